@@ -1,0 +1,38 @@
+# gatekeeper — the two commands: `make run` and `make test`. Both install what is missing first.
+SHELL := /bin/bash
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+GATEKEEPER_ARGS ?=
+
+# Debian 12 packages needed to build, test and run. Only the missing ones are installed.
+APT_PACKAGES := build-essential cmake ninja-build pkg-config git ca-certificates curl openssl \
+  libboost1.81-dev libboost-system1.81-dev libssl-dev libre2-dev libyaml-cpp-dev nlohmann-json3-dev \
+  libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libpq-dev \
+  libhyperscan-dev python3 python3-stdnum
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build test run bench clean
+all: build
+
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing missing packages: $$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	@ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+run: build
+	@$(BUILD_DIR)/gatekeeper run $(GATEKEEPER_ARGS)
+
+bench: build
+	@for b in $(BUILD_DIR)/bench/*_bench; do echo "== $$b"; $$b; done
+
+clean:
+	@rm -rf $(BUILD_DIR)

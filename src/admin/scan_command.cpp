@@ -1,0 +1,13 @@
+#include "gatekeeper/admin/cli.hpp"
+
+#include <ostream>
+
+namespace gatekeeper::admin {
+
+// Replaced by the real command in the detection-engine work; kept only so the tree links meanwhile.
+int run_scan_command(const Args&, std::istream&, std::ostream&, std::ostream& err) {
+  err << "gatekeeper scan: not built yet\n";
+  return kExitFailure;
+}
+
+}  // namespace gatekeeper::admin
