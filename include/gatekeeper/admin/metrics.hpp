@@ -1,0 +1,44 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace gatekeeper::admin {
+
+// Process-wide counters exported as Prometheus text on the admin listener's /metrics.
+// Label values are categories, actions and error names: never request content.
+class Metrics {
+ public:
+  static Metrics& instance();
+
+  void count_connection(std::string_view kind);  // "tunnel" | "intercept" | "http" | "denied" | "pac"
+  void count_request(std::string_view platform);
+  void count_decision(std::string_view action, std::string_view category);
+  void count_error(std::string_view error_name);
+  void observe_scan_seconds(double seconds);
+  void count_reload(bool success);
+
+  std::string render_prometheus() const;
+  void reset_for_test();
+
+ private:
+  static constexpr std::array<double, 12> kScanBuckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                        0.01,   0.025,   0.05,   0.1,   0.5,    1.0};
+  mutable std::mutex mutex_;
+  std::map<std::string, std::uint64_t, std::less<>> connections_;
+  std::map<std::string, std::uint64_t, std::less<>> requests_;
+  std::map<std::pair<std::string, std::string>, std::uint64_t> decisions_;
+  std::map<std::string, std::uint64_t, std::less<>> errors_;
+  std::array<std::uint64_t, kScanBuckets.size()> scan_buckets_{};
+  std::uint64_t scan_count_ = 0;
+  double scan_sum_ = 0;
+  std::uint64_t reloads_ok_ = 0;
+  std::uint64_t reloads_failed_ = 0;
+};
+
+}  // namespace gatekeeper::admin

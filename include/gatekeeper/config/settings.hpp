@@ -1,0 +1,118 @@
+#pragma once
+
+#include "gatekeeper/config/platforms.hpp"
+#include "gatekeeper/core/diagnostic.hpp"
+#include "gatekeeper/core/error.hpp"
+#include "gatekeeper/detect/rule_set.hpp"
+#include "gatekeeper/policy/policy.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gatekeeper::config {
+
+// --connect-to HOST:PORT:ADDR:PORT (curl's meaning): connections for HOST:PORT go to ADDR:PORT.
+struct ConnectTo {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string address;
+  std::uint16_t address_port = 0;
+};
+// Parses "HOST:PORT:ADDR:PORT"; IPv6 literals in brackets ("[::1]").
+Result<ConnectTo> parse_connect_to(std::string_view text);
+
+struct Timeouts {
+  std::chrono::milliseconds request_header{30'000};   // client must send a full request head
+  std::chrono::milliseconds request_body{60'000};     // idle time allowed while reading a body
+  std::chrono::milliseconds keep_alive_idle{120'000}; // between requests on a kept-alive connection
+  std::chrono::milliseconds tls_handshake{15'000};
+  std::chrono::milliseconds upstream_connect{10'000};
+  std::chrono::milliseconds upstream_idle{300'000};   // idle (not total) while streaming a response
+  std::chrono::milliseconds tunnel_idle{600'000};
+};
+
+// config/gatekeeper.yaml, after command-line overrides. Relative paths are resolved against the
+// directory of the configuration file.
+struct Settings {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 3128;
+  std::string admin_host = "127.0.0.1";
+  std::uint16_t admin_port = 3129;
+  std::vector<std::string> allowed_clients;  // CIDRs; empty = loopback only
+  std::optional<std::filesystem::path> htpasswd;  // when set, Proxy-Authorization Basic is required
+  std::filesystem::path data_dir = "data";    // CA, leaf key, decision log
+  std::filesystem::path rules_dir = "../rules";
+  std::filesystem::path policy_file = "policy.yaml";
+  std::filesystem::path platforms_file = "platforms.yaml";
+  std::optional<std::filesystem::path> upstream_ca;  // extra trust anchors for upstream TLS
+  std::vector<ConnectTo> connect_to;
+  std::size_t max_body_bytes = 16u << 20;   // inspected request bodies to AI hosts
+  std::size_t max_header_bytes = 64u << 10;
+  std::size_t leaf_cache_size = 10'000;
+  unsigned threads = 2;
+  Timeouts timeouts;
+  bool watch_files = true;  // reload when a config, policy, platforms or rule file changes
+  std::string log_level = "info";
+};
+
+// Values given on the command line; they win over the file, and survive reloads.
+struct Overrides {
+  std::optional<std::filesystem::path> config_file;  // default: the shipped config/gatekeeper.yaml
+  std::optional<std::string> listen;        // HOST:PORT
+  std::optional<std::string> admin_listen;  // HOST:PORT
+  std::optional<std::filesystem::path> data_dir;
+  std::optional<std::filesystem::path> upstream_ca;
+  std::vector<std::string> connect_to;      // appended to the file's list
+};
+
+// User name -> password hash from an htpasswd-style file (bcrypt "$2y$", sha512-crypt "$6$",
+// yescrypt "$y$": anything crypt(3) verifies). Plain-text and unsalted entries are rejected.
+struct Credentials {
+  std::vector<std::pair<std::string, std::string>> users;
+  bool verify(std::string_view user, std::string_view password) const;
+};
+
+// Everything a request needs, compiled once and immutable: shared by shared_ptr<const> and kept
+// alive by in-flight requests across reloads.
+struct Snapshot {
+  std::uint64_t revision = 0;
+  Settings settings;
+  detect::RuleSetConstSharedPtr rules;
+  policy::PolicyConstSharedPtr policy;
+  PlatformRegistryConstSharedPtr platforms;
+  std::shared_ptr<const Credentials> credentials;  // null when authentication is off
+  std::vector<std::filesystem::path> watched_files;  // inputs, for change detection
+};
+using SnapshotConstSharedPtr = std::shared_ptr<const Snapshot>;
+
+// Loads config file + overrides + platforms + policy + rules. Every problem goes to `diagnostics`.
+Result<SnapshotConstSharedPtr> load_snapshot(const Overrides& overrides, std::uint64_t revision,
+                                             Diagnostics& diagnostics);
+
+// Publishes the current snapshot. Readers take a reference with current(); reload builds a new
+// snapshot and publish() swaps it in, or keeps the old one when loading failed.
+class SnapshotStore {
+ public:
+  explicit SnapshotStore(SnapshotConstSharedPtr initial) : current_(std::move(initial)) {}
+  SnapshotConstSharedPtr current() const {
+    std::lock_guard lock(mutex_);
+    return current_;
+  }
+  void publish(SnapshotConstSharedPtr next) {
+    std::lock_guard lock(mutex_);
+    current_ = std::move(next);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  SnapshotConstSharedPtr current_;
+};
+
+}  // namespace gatekeeper::config
