@@ -22,6 +22,7 @@ class Metrics {
   void count_error(std::string_view error_name);
   void observe_scan_seconds(double seconds);
   void count_reload(bool success);
+  void set_config_revision(std::uint64_t revision);
 
   std::string render_prometheus() const;
   void reset_for_test();
@@ -39,6 +40,10 @@ class Metrics {
   double scan_sum_ = 0;
   std::uint64_t reloads_ok_ = 0;
   std::uint64_t reloads_failed_ = 0;
+  std::uint64_t config_revision_ = 0;
 };
+
+// Escapes a label value for the text exposition format (backslash, double quote, newline).
+std::string escape_label_value(std::string_view value);
 
 }  // namespace gatekeeper::admin

@@ -28,6 +28,18 @@ struct ConnectTo {
 // Parses "HOST:PORT:ADDR:PORT"; IPv6 literals in brackets ("[::1]").
 Result<ConnectTo> parse_connect_to(std::string_view text);
 
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+};
+// Parses "HOST:PORT" ("[::1]:3128" for IPv6). Port 0 is accepted (bind to any free port).
+Result<HostPort> parse_host_port(std::string_view text);
+
+// Human durations: "500ms", "30s", "2m", "1h", "1m30s". A bare number is refused (unit unclear).
+Result<std::chrono::milliseconds> parse_duration(std::string_view text);
+// Sizes: "16MiB", "64KiB", "1GiB", "500kB", "1MB" or a plain byte count.
+Result<std::size_t> parse_size(std::string_view text);
+
 struct Timeouts {
   std::chrono::milliseconds request_header{30'000};   // client must send a full request head
   std::chrono::milliseconds request_body{60'000};     // idle time allowed while reading a body
@@ -36,6 +48,7 @@ struct Timeouts {
   std::chrono::milliseconds upstream_connect{10'000};
   std::chrono::milliseconds upstream_idle{300'000};   // idle (not total) while streaming a response
   std::chrono::milliseconds tunnel_idle{600'000};
+  std::chrono::milliseconds shutdown_grace{10'000};  // SIGTERM: open sessions may finish this long
 };
 
 // config/gatekeeper.yaml, after command-line overrides. Relative paths are resolved against the
@@ -47,7 +60,7 @@ struct Settings {
   std::uint16_t admin_port = 3129;
   std::vector<std::string> allowed_clients;  // CIDRs; empty = loopback only
   std::optional<std::filesystem::path> htpasswd;  // when set, Proxy-Authorization Basic is required
-  std::filesystem::path data_dir = "data";    // CA, leaf key, decision log
+  std::filesystem::path data_dir = "../data";  // CA, leaf key, logs, decision log
   std::filesystem::path rules_dir = "../rules";
   std::filesystem::path policy_file = "policy.yaml";
   std::filesystem::path platforms_file = "platforms.yaml";
@@ -77,6 +90,13 @@ struct Overrides {
 struct Credentials {
   std::vector<std::pair<std::string, std::string>> users;
   bool verify(std::string_view user, std::string_view password) const;
+
+  // Reads "user:hash" lines; '#' starts a comment line. Every bad line is a diagnostic.
+  static Result<std::shared_ptr<const Credentials>> load(const std::filesystem::path& file,
+                                                         Diagnostics& diagnostics);
+  static Result<std::shared_ptr<const Credentials>> parse(std::string_view text,
+                                                          const std::string& file_name,
+                                                          Diagnostics& diagnostics);
 };
 
 // Everything a request needs, compiled once and immutable: shared by shared_ptr<const> and kept
@@ -91,6 +111,17 @@ struct Snapshot {
   std::vector<std::filesystem::path> watched_files;  // inputs, for change detection
 };
 using SnapshotConstSharedPtr = std::shared_ptr<const Snapshot>;
+
+// The shipped configuration file (config/gatekeeper.yaml of the source tree).
+std::filesystem::path default_config_file();
+
+// Parses a configuration file's text. Relative paths are resolved against `base_dir`; unknown keys
+// are rejected with the closest known key suggested. Every problem goes to `diagnostics`.
+Result<Settings> parse_settings(std::string_view yaml, const std::string& file_name,
+                                const std::filesystem::path& base_dir, Diagnostics& diagnostics);
+Result<Settings> load_settings(const std::filesystem::path& file, Diagnostics& diagnostics);
+// Applies command-line values on top of the file's (relative override paths: against the cwd).
+Result<void> apply_overrides(Settings& settings, const Overrides& overrides, Diagnostics& diagnostics);
 
 // Loads config file + overrides + platforms + policy + rules. Every problem goes to `diagnostics`.
 Result<SnapshotConstSharedPtr> load_snapshot(const Overrides& overrides, std::uint64_t revision,
