@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <map>
 #include <mutex>
 
@@ -76,6 +77,16 @@ void warn_restart_needed(const config::Settings& before, const config::Settings&
   if (before.leaf_cache_size != after.leaf_cache_size) warn("limits.leaf_cache_size");
 }
 
+std::string utc_now() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
 }  // namespace
 
 void announce_snapshot(const config::Snapshot& snapshot,
@@ -85,7 +96,8 @@ void announce_snapshot(const config::Snapshot& snapshot,
   spdlog::info("config revision {} active (rules fingerprint {})", snapshot.revision, fingerprint);
   Metrics::instance().set_config_revision(snapshot.revision);
   if (record_decision) {
-    record_decision(nlohmann::json{{"event", "config_change"},
+    record_decision(nlohmann::json{{"time", utc_now()},
+                                   {"event", "config_change"},
                                    {"revision", snapshot.revision},
                                    {"rules_fingerprint", fingerprint},
                                    {"reason", std::string(reason)}});
