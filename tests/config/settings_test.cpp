@@ -136,7 +136,7 @@ TEST(SettingsParse, EmptyFileMeansDefaultsRelativeToTheFile) {
   ASSERT_TRUE(settings);
   EXPECT_EQ(settings->listen_port, 3128);
   EXPECT_EQ(settings->admin_port, 3129);
-  EXPECT_EQ(settings->data_dir, fs::path("/opt/gk/data"));
+  EXPECT_EQ(settings->data_dir, fs::path(GATEKEEPER_SOURCE_DIR) / "data");
   EXPECT_EQ(settings->rules_dir, fs::path("/opt/gk/rules"));
   EXPECT_FALSE(settings->htpasswd);
 }

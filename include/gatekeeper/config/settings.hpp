@@ -60,7 +60,9 @@ struct Settings {
   std::uint16_t admin_port = 3129;
   std::vector<std::string> allowed_clients;  // CIDRs; empty = loopback only
   std::optional<std::filesystem::path> htpasswd;  // when set, Proxy-Authorization Basic is required
-  std::filesystem::path data_dir = "../data";  // CA, leaf key, logs, decision log
+  // CA, leaf key, logs, decision log. Default: the repository's data/ (the shipped config says
+  // "../data"), the same wherever the command runs from.
+  std::filesystem::path data_dir = std::filesystem::path(GATEKEEPER_SOURCE_DIR) / "data";
   std::filesystem::path rules_dir = "../rules";
   std::filesystem::path policy_file = "policy.yaml";
   std::filesystem::path platforms_file = "platforms.yaml";
