@@ -2,9 +2,15 @@
 
 #include <crypt.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 
+#include <array>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
 
 namespace gatekeeper::config {
@@ -37,6 +43,36 @@ std::string crypt_with(const std::string& password, const std::string& hash) {
 
 }  // namespace
 
+struct Credentials::VerifiedCache {
+  static constexpr std::size_t kMaxEntries = 4096;
+  std::array<unsigned char, 32> key{};
+  std::mutex mutex;
+  std::set<std::string> digests;  // HMAC(key, user \0 password \0 hash)
+
+  std::string digest(std::string_view user, std::string_view password, std::string_view hash) const {
+    std::string message;
+    message.reserve(user.size() + password.size() + hash.size() + 2);
+    message.append(user).append(1, '\0').append(password).append(1, '\0').append(hash);
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+             reinterpret_cast<const unsigned char*>(message.data()), message.size(), out,
+             &length) == nullptr) {
+      return {};
+    }
+    OPENSSL_cleanse(message.data(), message.size());
+    return std::string(reinterpret_cast<const char*>(out), length);
+  }
+};
+
+std::shared_ptr<Credentials::VerifiedCache> Credentials::make_verified_cache() {
+  auto cache = std::make_shared<VerifiedCache>();
+  if (RAND_bytes(cache->key.data(), static_cast<int>(cache->key.size())) != 1) {
+    return nullptr;  // no cache: every check runs crypt(3)
+  }
+  return cache;
+}
+
 bool Credentials::verify(std::string_view user, std::string_view password) const {
   if (users.empty()) return false;
   const std::pair<std::string, std::string>* found = nullptr;
@@ -45,10 +81,22 @@ bool Credentials::verify(std::string_view user, std::string_view password) const
   }
   // An unknown user still costs one hash computation, so timing does not reveal which names exist.
   const std::string& hash = found != nullptr ? found->second : users.front().second;
+  std::string digest;
+  if (found != nullptr && verified_) {
+    digest = verified_->digest(user, password, hash);
+    std::lock_guard lock(verified_->mutex);
+    if (!digest.empty() && verified_->digests.count(digest) != 0) return true;
+  }
   const std::string computed = crypt_with(std::string(password), hash);
   const bool same = !computed.empty() && computed.size() == hash.size() &&
                     CRYPTO_memcmp(computed.data(), hash.data(), hash.size()) == 0;
-  return found != nullptr && same;
+  if (found == nullptr || !same) return false;
+  if (verified_ && !digest.empty()) {
+    std::lock_guard lock(verified_->mutex);
+    if (verified_->digests.size() >= VerifiedCache::kMaxEntries) verified_->digests.clear();
+    verified_->digests.insert(std::move(digest));
+  }
+  return true;
 }
 
 Result<std::shared_ptr<const Credentials>> Credentials::parse(std::string_view text,

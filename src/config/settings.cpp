@@ -12,6 +12,7 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <set>
 #include <sstream>
 
 namespace gatekeeper::config {
@@ -132,9 +133,11 @@ class SettingsParser {
       error(root, "the configuration must be a mapping of 'key: value' lines");
       return;
     }
+    std::set<std::string> seen;
     for (const auto& entry : root) {
       const std::string key = entry.first.Scalar();
       const YAML::Node& value = entry.second;
+      if (!first_occurrence(entry.first, key, seen)) continue;
       if (key == "listen" || key == "admin_listen") {
         if (auto text = scalar(value, key)) {
           auto parsed = parse_host_port(*text);
@@ -236,6 +239,14 @@ class SettingsParser {
     diagnostics_.push_back(std::move(d));
   }
 
+  // yaml-cpp keeps one of two identical keys silently; an administrator must be told.
+  bool first_occurrence(const YAML::Node& key_node, const std::string& key,
+                        std::set<std::string>& seen) {
+    if (seen.insert(key).second) return true;
+    error(key_node, "key '" + key + "' appears more than once; only one value can apply");
+    return false;
+  }
+
   void unknown_key(const YAML::Node& key_node, const std::string& key,
                    const std::vector<std::string_view>& known, const std::string& section) {
     const std::string where = section.empty() ? std::string() : " in '" + section + "'";
@@ -285,8 +296,10 @@ class SettingsParser {
       error(node, "limits: expected a mapping (max_body_bytes, max_header_bytes, leaf_cache_size)");
       return;
     }
+    std::set<std::string> seen;
     for (const auto& entry : node) {
       const std::string key = entry.first.Scalar();
+      if (!first_occurrence(entry.first, key, seen)) continue;
       std::size_t* target = key == "max_body_bytes"     ? &settings.max_body_bytes
                             : key == "max_header_bytes" ? &settings.max_header_bytes
                             : key == "leaf_cache_size"  ? &settings.leaf_cache_size
@@ -313,8 +326,10 @@ class SettingsParser {
       error(node, "timeouts: expected a mapping such as 'request_header: 30s'");
       return;
     }
+    std::set<std::string> seen;
     for (const auto& entry : node) {
       const std::string key = entry.first.Scalar();
+      if (!first_occurrence(entry.first, key, seen)) continue;
       std::chrono::milliseconds* target =
           key == "request_header"     ? &timeouts.request_header
           : key == "request_body"     ? &timeouts.request_body

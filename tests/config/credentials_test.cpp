@@ -34,6 +34,22 @@ TEST(Credentials, VerifiesEverySupportedScheme) {
   }
 }
 
+TEST(Credentials, RemembersSuccessOnlyForTheExactPassword) {
+  const std::string hash = make_hash("$2b$", "s3cret");
+  Diagnostics diagnostics;
+  auto credentials = Credentials::parse("dave:" + hash + "\n", "users", diagnostics);
+  ASSERT_TRUE(credentials);
+  EXPECT_FALSE((*credentials)->verify("dave", "s3cre"));
+  EXPECT_TRUE((*credentials)->verify("dave", "s3cret"));
+  EXPECT_TRUE((*credentials)->verify("dave", "s3cret"));   // from the remembered digest
+  EXPECT_FALSE((*credentials)->verify("dave", "s3cret "));
+  EXPECT_FALSE((*credentials)->verify("dave2", "s3cret"));
+  // A fresh object (a reload) starts with nothing remembered and still verifies.
+  auto reloaded = Credentials::parse("dave:" + hash + "\n", "users", diagnostics);
+  ASSERT_TRUE(reloaded);
+  EXPECT_TRUE((*reloaded)->verify("dave", "s3cret"));
+}
+
 TEST(Credentials, AcceptsApacheBcryptPrefix) {
   std::string hash = make_hash("$2b$", "pw");
   ASSERT_FALSE(hash.empty());

@@ -193,6 +193,17 @@ watch_files: maybe
   EXPECT_TRUE(mentions(diagnostics, "10.0.0.0/33"));
 }
 
+TEST(SettingsParse, DuplicateKeysAreReported) {
+  Diagnostics diagnostics;
+  EXPECT_FALSE(parse_settings("threads: 2\nlimits:\n  max_body_bytes: 1MiB\n  max_body_bytes: 2MiB\n"
+                              "threads: 4\n",
+                              "gk.yaml", "/tmp", diagnostics));
+  ASSERT_EQ(diagnostics.size(), 2u);
+  EXPECT_EQ(diagnostics[0].line, 4);
+  EXPECT_EQ(diagnostics[1].line, 5);
+  EXPECT_TRUE(mentions(diagnostics, "appears more than once"));
+}
+
 TEST(SettingsParse, SyntaxErrorIsLocated) {
   Diagnostics diagnostics;
   auto settings = parse_settings("listen: [127.0.0.1\nthreads: 2\n", "gk.yaml", "/tmp", diagnostics);

@@ -91,6 +91,8 @@ struct Overrides {
 // yescrypt "$y$": anything crypt(3) verifies). Plain-text and unsalted entries are rejected.
 struct Credentials {
   std::vector<std::pair<std::string, std::string>> users;
+  // Clients send their password with every request and bcrypt is slow by design: a successful
+  // check is remembered (as a keyed digest, never the password) for the life of this object.
   bool verify(std::string_view user, std::string_view password) const;
 
   // Reads "user:hash" lines; '#' starts a comment line. Every bad line is a diagnostic.
@@ -99,6 +101,11 @@ struct Credentials {
   static Result<std::shared_ptr<const Credentials>> parse(std::string_view text,
                                                           const std::string& file_name,
                                                           Diagnostics& diagnostics);
+
+ private:
+  struct VerifiedCache;
+  std::shared_ptr<VerifiedCache> verified_ = make_verified_cache();
+  static std::shared_ptr<VerifiedCache> make_verified_cache();
 };
 
 // Everything a request needs, compiled once and immutable: shared by shared_ptr<const> and kept
