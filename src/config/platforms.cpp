@@ -14,7 +14,9 @@ namespace {
 
 constexpr int kPlatformsVersion = 1;
 
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 // Lower-case, without port or trailing dot: "API.OpenAI.com:443." -> "api.openai.com".
 std::string normalize_host(std::string_view host) {
@@ -22,7 +24,8 @@ std::string normalize_host(std::string_view host) {
     const auto close = host.find(']');
     host = host.substr(0, close == std::string_view::npos ? host.size() : close + 1);
   } else if (const auto colon = host.find(':');
-             colon != std::string_view::npos && host.find(':', colon + 1) == std::string_view::npos) {
+             colon != std::string_view::npos &&
+             host.find(':', colon + 1) == std::string_view::npos) {
     host = host.substr(0, colon);
   }
   while (!host.empty() && host.back() == '.') host.remove_suffix(1);
@@ -47,7 +50,8 @@ int specificity(std::string_view pattern) noexcept {
 
 class Reporter {
  public:
-  Reporter(const std::string& file, Diagnostics& diagnostics) : file_(file), diagnostics_(diagnostics) {}
+  Reporter(const std::string& file, Diagnostics& diagnostics)
+      : file_(file), diagnostics_(diagnostics) {}
   void error(const YAML::Mark& mark, std::string message, std::string id = {}) {
     add(Diagnostic::Severity::Error, mark, std::move(message), std::move(id));
   }
@@ -57,7 +61,8 @@ class Reporter {
   bool failed() const noexcept { return errors_ > 0; }
 
  private:
-  void add(Diagnostic::Severity severity, const YAML::Mark& mark, std::string message, std::string id) {
+  void add(Diagnostic::Severity severity, const YAML::Mark& mark, std::string message,
+           std::string id) {
     Diagnostic d;
     d.severity = severity;
     d.file = file_;
@@ -85,8 +90,11 @@ std::string read_host_pattern(const YAML::Node& node, Reporter& report, const st
   std::transform(pattern.begin(), pattern.end(), pattern.begin(), lower);
   if (pattern.find("://") != std::string::npos || pattern.find('/') != std::string::npos ||
       pattern.find(':') != std::string::npos) {
-    report.error(node.Mark(), "'" + pattern + "' must be a bare host name: no scheme (https://), "
-                              "port or path", id);
+    report.error(node.Mark(),
+                 "'" + pattern +
+                     "' must be a bare host name: no scheme (https://), "
+                     "port or path",
+                 id);
     return {};
   }
   const std::string_view body = std::string_view(pattern).substr(pattern.front() == '*' ? 1 : 0);
@@ -94,8 +102,11 @@ std::string read_host_pattern(const YAML::Node& node, Reporter& report, const st
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
   });
   if (!charset_ok) {
-    report.error(node.Mark(), "'" + pattern + "' is not a host name (letters, digits, '.', '-'; "
-                              "'*' only as the first character)", id);
+    report.error(node.Mark(),
+                 "'" + pattern +
+                     "' is not a host name (letters, digits, '.', '-'; "
+                     "'*' only as the first character)",
+                 id);
     return {};
   }
   if (pattern.front() == '*') {
@@ -104,8 +115,11 @@ std::string read_host_pattern(const YAML::Node& node, Reporter& report, const st
                           body.find('.', 1) != std::string_view::npos &&
                           body.find('.', 1) < body.size() - 1;
     if (!anchored) {
-      report.error(node.Mark(), "wildcard '" + pattern + "' is too broad; use \"*.\" or \"*-\" "
-                                "followed by at least a domain such as example.com", id);
+      report.error(node.Mark(),
+                   "wildcard '" + pattern +
+                       "' is too broad; use \"*.\" or \"*-\" "
+                       "followed by at least a domain such as example.com",
+                   id);
       return {};
     }
   } else if (pattern.find('.') == std::string::npos) {
@@ -115,8 +129,8 @@ std::string read_host_pattern(const YAML::Node& node, Reporter& report, const st
   return pattern;
 }
 
-std::vector<std::string> read_hosts(const YAML::Node& node, const std::string& key, Reporter& report,
-                                    const std::string& id) {
+std::vector<std::string> read_hosts(const YAML::Node& node, const std::string& key,
+                                    Reporter& report, const std::string& id) {
   std::vector<std::string> hosts;
   if (!node.IsSequence()) {
     report.error(node.Mark(), "'" + key + "' must be a list of host names, e.g. [api.example.com]",
@@ -173,9 +187,11 @@ void claim_host(std::map<std::string, HostOwner>& owners, const std::string& hos
                 const std::string& owner, const YAML::Mark& mark, Reporter& report) {
   const auto [it, inserted] = owners.try_emplace(host, HostOwner{owner, mark});
   if (!inserted && it->second.owner != owner) {
-    report.error(mark, "host '" + host + "' is already listed by " + it->second.owner + " (line " +
-                           std::to_string(it->second.mark.line + 1) +
-                           "); a host belongs to one entry only", owner);
+    report.error(mark,
+                 "host '" + host + "' is already listed by " + it->second.owner + " (line " +
+                     std::to_string(it->second.mark.line + 1) +
+                     "); a host belongs to one entry only",
+                 owner);
   } else if (!inserted) {
     report.warning(mark, "host '" + host + "' is listed twice", owner);
   }
@@ -224,8 +240,11 @@ Platform read_platform(const YAML::Node& node, Reporter& report) {
     } else if (name == "note") {
       // Free text for administrators (sources, caveats); not used by the proxy.
     } else {
-      report.error(key.Mark(), "unknown key '" + name + "' in a platform; expected id, name, tier, "
-                               "adapter, hosts, upload_hosts, note", id);
+      report.error(key.Mark(),
+                   "unknown key '" + name +
+                       "' in a platform; expected id, name, tier, "
+                       "adapter, hosts, upload_hosts, note",
+                   id);
     }
   });
   static constexpr const char* kRequired[] = {"id", "name", "tier", "adapter", "hosts"};
@@ -244,34 +263,41 @@ DeniedPlatform read_denied(const YAML::Node& node, Reporter& report) {
     return denied;
   }
   bool has_name = false, has_hosts = false, has_fr = false, has_en = false;
-  for_each_key(node, report, "a deny entry", {}, [&](const YAML::Node& key, const YAML::Node& value) {
-    const std::string name = key.Scalar();
-    if (name == "name") {
-      has_name = read_text(value, name, report, &denied.name, {});
-    } else if (name == "hosts") {
-      has_hosts = true;
-      denied.hosts = read_hosts(value, name, report, denied.name);
-    } else if (name == "reason") {
-      if (!value.IsMap()) {
-        report.error(value.Mark(), "reason must be a map with 'fr' and 'en' texts", denied.name);
-        return;
-      }
-      for_each_key(value, report, "reason", denied.name,
-                   [&](const YAML::Node& lang, const YAML::Node& text) {
-                     if (lang.Scalar() == "fr") {
-                       has_fr = read_text(text, "reason.fr", report, &denied.reason_fr, denied.name);
-                     } else if (lang.Scalar() == "en") {
-                       has_en = read_text(text, "reason.en", report, &denied.reason_en, denied.name);
-                     } else {
-                       report.error(lang.Mark(), "unknown language '" + lang.Scalar() +
-                                                     "'; use fr and en", denied.name);
-                     }
-                   });
-    } else {
-      report.error(key.Mark(), "unknown key '" + name + "' in a deny entry; expected name, hosts, "
-                               "reason", denied.name);
-    }
-  });
+  for_each_key(
+      node, report, "a deny entry", {}, [&](const YAML::Node& key, const YAML::Node& value) {
+        const std::string name = key.Scalar();
+        if (name == "name") {
+          has_name = read_text(value, name, report, &denied.name, {});
+        } else if (name == "hosts") {
+          has_hosts = true;
+          denied.hosts = read_hosts(value, name, report, denied.name);
+        } else if (name == "reason") {
+          if (!value.IsMap()) {
+            report.error(value.Mark(), "reason must be a map with 'fr' and 'en' texts",
+                         denied.name);
+            return;
+          }
+          for_each_key(
+              value, report, "reason", denied.name,
+              [&](const YAML::Node& lang, const YAML::Node& text) {
+                if (lang.Scalar() == "fr") {
+                  has_fr = read_text(text, "reason.fr", report, &denied.reason_fr, denied.name);
+                } else if (lang.Scalar() == "en") {
+                  has_en = read_text(text, "reason.en", report, &denied.reason_en, denied.name);
+                } else {
+                  report.error(lang.Mark(),
+                               "unknown language '" + lang.Scalar() + "'; use fr and en",
+                               denied.name);
+                }
+              });
+        } else {
+          report.error(key.Mark(),
+                       "unknown key '" + name +
+                           "' in a deny entry; expected name, hosts, "
+                           "reason",
+                       denied.name);
+        }
+      });
   if (!has_name) report.error(node.Mark(), "deny entry has no 'name'");
   if (!has_hosts) report.error(node.Mark(), "deny entry has no 'hosts'", denied.name);
   if (!has_fr || !has_en) {
@@ -296,13 +322,18 @@ Result<PlatformRegistryConstSharedPtr> PlatformRegistry::load(const std::filesys
   const std::string name = file.string();
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) {
-    diagnostics.push_back({Diagnostic::Severity::Error, name, 0, 0, {}, "platforms file not found"});
+    diagnostics.push_back(
+        {Diagnostic::Severity::Error, name, 0, 0, {}, "platforms file not found"});
     return Errc::ConfigNotFound;
   }
   std::ifstream in(file, std::ios::binary);
   std::ostringstream buffer;
   if (!in || !(buffer << in.rdbuf())) {
-    diagnostics.push_back({Diagnostic::Severity::Error, name, 0, 0, {},
+    diagnostics.push_back({Diagnostic::Severity::Error,
+                           name,
+                           0,
+                           0,
+                           {},
                            "platforms file cannot be read (check its permissions)"});
     return Errc::ConfigUnreadable;
   }
@@ -329,51 +360,53 @@ Result<PlatformRegistryConstSharedPtr> PlatformRegistry::parse(std::string_view 
   std::set<std::string> ids;
   bool has_platforms = false;
   try {
-    for_each_key(root, report, "the platforms file", {},
-                 [&](const YAML::Node& key, const YAML::Node& value) {
-      const std::string name = key.Scalar();
-      if (name == "version") {
-        int version = 0;
-        if (!YAML::convert<int>::decode(value, version) || version != kPlatformsVersion) {
-          report.error(value.Mark(), "unsupported version; this gatekeeper reads version " +
-                                         std::to_string(kPlatformsVersion));
-        }
-      } else if (name == "platforms") {
-        has_platforms = true;
-        if (!value.IsSequence()) {
-          report.error(value.Mark(), "platforms must be a list of platform entries");
-          return;
-        }
-        for (const auto& item : value) {
-          Platform platform = read_platform(item, report);
-          if (!platform.id.empty() && !ids.insert(platform.id).second) {
-            report.error(item.Mark(), "platform id '" + platform.id + "' is used twice",
-                         platform.id);
+    for_each_key(
+        root, report, "the platforms file", {},
+        [&](const YAML::Node& key, const YAML::Node& value) {
+          const std::string name = key.Scalar();
+          if (name == "version") {
+            int version = 0;
+            if (!YAML::convert<int>::decode(value, version) || version != kPlatformsVersion) {
+              report.error(value.Mark(), "unsupported version; this gatekeeper reads version " +
+                                             std::to_string(kPlatformsVersion));
+            }
+          } else if (name == "platforms") {
+            has_platforms = true;
+            if (!value.IsSequence()) {
+              report.error(value.Mark(), "platforms must be a list of platform entries");
+              return;
+            }
+            for (const auto& item : value) {
+              Platform platform = read_platform(item, report);
+              if (!platform.id.empty() && !ids.insert(platform.id).second) {
+                report.error(item.Mark(), "platform id '" + platform.id + "' is used twice",
+                             platform.id);
+              }
+              for (const auto& host : platform.hosts) {
+                claim_host(owners, host, platform.id, item.Mark(), report);
+              }
+              for (const auto& host : platform.upload_hosts) {
+                claim_host(owners, host, platform.id, item.Mark(), report);
+              }
+              registry->platforms_.push_back(std::move(platform));
+            }
+          } else if (name == "deny") {
+            if (!value.IsSequence()) {
+              report.error(value.Mark(), "deny must be a list of entries with name, hosts, reason");
+              return;
+            }
+            for (const auto& item : value) {
+              DeniedPlatform denied = read_denied(item, report);
+              for (const auto& host : denied.hosts) {
+                claim_host(owners, host, "deny: " + denied.name, item.Mark(), report);
+              }
+              registry->denied_.push_back(std::move(denied));
+            }
+          } else {
+            report.error(key.Mark(),
+                         "unknown key '" + name + "'; expected version, platforms, deny");
           }
-          for (const auto& host : platform.hosts) {
-            claim_host(owners, host, platform.id, item.Mark(), report);
-          }
-          for (const auto& host : platform.upload_hosts) {
-            claim_host(owners, host, platform.id, item.Mark(), report);
-          }
-          registry->platforms_.push_back(std::move(platform));
-        }
-      } else if (name == "deny") {
-        if (!value.IsSequence()) {
-          report.error(value.Mark(), "deny must be a list of entries with name, hosts, reason");
-          return;
-        }
-        for (const auto& item : value) {
-          DeniedPlatform denied = read_denied(item, report);
-          for (const auto& host : denied.hosts) {
-            claim_host(owners, host, "deny: " + denied.name, item.Mark(), report);
-          }
-          registry->denied_.push_back(std::move(denied));
-        }
-      } else {
-        report.error(key.Mark(), "unknown key '" + name + "'; expected version, platforms, deny");
-      }
-    });
+        });
   } catch (const YAML::Exception& e) {
     report.error(e.mark, "unexpected YAML structure: " + e.msg);
   }

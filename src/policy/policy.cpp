@@ -16,9 +16,9 @@ constexpr int kPolicyVersion = 1;
 // Categories the shipped rule pack emits. A policy may list others (custom rules), but a name
 // outside this list is more often a typo, so it gets a warning.
 constexpr std::string_view kKnownCategories[] = {
-    "health_identifier", "nominative_health", "patient_data",
-    "unpublished_research", "confidential", "intellectual_property",
-    "evaluation", "secret", "personal_data"};
+    "health_identifier", "nominative_health",     "patient_data", "unpublished_research",
+    "confidential",      "intellectual_property", "evaluation",   "secret",
+    "personal_data"};
 
 constexpr Tier kTiers[] = {Tier::Internal, Tier::Sovereign, Tier::External};
 
@@ -32,7 +32,8 @@ std::string join_actions() { return "block, warn, redact, log or allow"; }
 // Collects diagnostics located at YAML nodes (yaml-cpp marks are 0-based).
 class Reporter {
  public:
-  Reporter(const std::string& file, Diagnostics& diagnostics) : file_(file), diagnostics_(diagnostics) {}
+  Reporter(const std::string& file, Diagnostics& diagnostics)
+      : file_(file), diagnostics_(diagnostics) {}
 
   void error(const YAML::Mark& mark, std::string message, std::string category = {}) {
     add(Diagnostic::Severity::Error, mark, std::move(message), std::move(category));
@@ -77,8 +78,9 @@ std::vector<std::pair<YAML::Node, YAML::Node>> map_entries(const YAML::Node& map
       continue;
     }
     if (!seen.insert(key.Scalar()).second) {
-      report.error(key.Mark(), "'" + key.Scalar() + "' is given twice in " + where +
-                                   "; keep only one", category);
+      report.error(key.Mark(),
+                   "'" + key.Scalar() + "' is given twice in " + where + "; keep only one",
+                   category);
       continue;
     }
     entries.emplace_back(key, it->second);
@@ -110,7 +112,8 @@ bool read_action(const YAML::Node& node, const std::string& what, Reporter& repo
 
 // `actions` is either one action for every tier ("block") or a map with exactly the three tiers.
 bool read_tier_actions(const YAML::Node& node, const YAML::Mark& owner, const std::string& what,
-                       Reporter& report, std::array<Action, 3>* out, const std::string& category = {}) {
+                       Reporter& report, std::array<Action, 3>* out,
+                       const std::string& category = {}) {
   if (node.IsScalar()) {
     Action action{};
     if (!read_action(node, what, report, &action, category)) return false;
@@ -128,8 +131,9 @@ bool read_tier_actions(const YAML::Node& node, const YAML::Mark& owner, const st
   for (const auto& [key, value] : map_entries(node, report, what, category)) {
     Tier tier{};
     if (!parse_tier(key.Scalar(), &tier)) {
-      report.error(key.Mark(), "'" + key.Scalar() +
-                                   "' is not a tier; use internal, sovereign or external", category);
+      report.error(key.Mark(),
+                   "'" + key.Scalar() + "' is not a tier; use internal, sovereign or external",
+                   category);
       ok = false;
       continue;
     }
@@ -170,8 +174,11 @@ void read_message(const YAML::Node& node, const std::string& category, Reporter&
     }
     seen_language[lang == "fr" ? 0 : 1] = true;
     if (!lang_node.IsMap()) {
-      report.error(lang_node.Mark(), "message." + lang + " must be a map with label, reason and "
-                                     "alternative", category);
+      report.error(lang_node.Mark(),
+                   "message." + lang +
+                       " must be a map with label, reason and "
+                       "alternative",
+                   category);
       continue;
     }
     std::string* label = lang == "fr" ? &out->label_fr : &out->label_en;
@@ -185,8 +192,10 @@ void read_message(const YAML::Node& node, const std::string& category, Reporter&
                             : name == "alternative" ? alternative
                                                     : nullptr;
       if (target == nullptr) {
-        report.error(key.Mark(), "unknown key '" + name + "' in message." + lang +
-                                     "; expected label, reason, alternative", category);
+        report.error(key.Mark(),
+                     "unknown key '" + name + "' in message." + lang +
+                         "; expected label, reason, alternative",
+                     category);
         continue;
       }
       seen[name == "label" ? 0 : name == "reason" ? 1 : 2] = true;
@@ -198,15 +207,17 @@ void read_message(const YAML::Node& node, const std::string& category, Reporter&
     static constexpr const char* kFields[] = {"label", "reason", "alternative"};
     for (int i = 0; i < 3; ++i) {
       if (!seen[i]) {
-        report.error(lang_node.Mark(), "message." + lang + " has no '" + kFields[i] +
-                                           "': users would see an incomplete explanation",
+        report.error(lang_node.Mark(),
+                     "message." + lang + " has no '" + kFields[i] +
+                         "': users would see an incomplete explanation",
                      category);
       }
     }
   }
   if (!seen_language[0] || !seen_language[1]) {
-    report.error(node.Mark(), std::string("message has no '") + (seen_language[0] ? "en" : "fr") +
-                                  "' text; users are shown both languages",
+    report.error(node.Mark(),
+                 std::string("message has no '") + (seen_language[0] ? "en" : "fr") +
+                     "' text; users are shown both languages",
                  category);
   }
 }
@@ -236,9 +247,10 @@ void read_category(const YAML::Node& key, const YAML::Node& node, Reporter& repo
       has_message = true;
       read_message(value, name, report, &out->message);
     } else {
-      report.error(field.Mark(), "unknown key '" + field_name +
-                                     "' in a category; expected block_level, actions, message",
-                   name);
+      report.error(
+          field.Mark(),
+          "unknown key '" + field_name + "' in a category; expected block_level, actions, message",
+          name);
     }
   }
   if (!saw_actions) {
@@ -264,7 +276,8 @@ void read_category(const YAML::Node& key, const YAML::Node& node, Reporter& repo
     if (action == Action::Warn) {
       report.error(tier_mark(tier),
                    "'warn' lets users resend with a justification; it is never allowed for a "
-                   "block_level category (tier " + std::string(to_string(tier)) + ")",
+                   "block_level category (tier " +
+                       std::string(to_string(tier)) + ")",
                    name);
     } else if (tier != Tier::Internal && action != Action::Block) {
       report.error(tier_mark(tier),
@@ -283,14 +296,17 @@ Result<PolicyConstSharedPtr> Policy::load(const std::filesystem::path& file,
   const std::string name = file.string();
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) {
-    diagnostics.push_back({Diagnostic::Severity::Error, name, 0, 0, {},
-                           "policy file not found"});
+    diagnostics.push_back({Diagnostic::Severity::Error, name, 0, 0, {}, "policy file not found"});
     return Errc::ConfigNotFound;
   }
   std::ifstream in(file, std::ios::binary);
   std::ostringstream buffer;
   if (!in || !(buffer << in.rdbuf())) {
-    diagnostics.push_back({Diagnostic::Severity::Error, name, 0, 0, {},
+    diagnostics.push_back({Diagnostic::Severity::Error,
+                           name,
+                           0,
+                           0,
+                           {},
                            "policy file cannot be read (check its permissions)"});
     return Errc::ConfigUnreadable;
   }
@@ -338,8 +354,9 @@ Result<PolicyConstSharedPtr> Policy::parse(std::string_view yaml, const std::str
         if (read_string(value, name, report, &policy->justification_prefix_)) {
           const auto& prefix = policy->justification_prefix_;
           if (prefix.size() < 3 || prefix.find_first_of(" \t\r\n") != std::string::npos) {
-            report.error(value.Mark(), "justification_prefix must be at least 3 characters "
-                                       "without spaces, e.g. \"#gk-justify:\"");
+            report.error(value.Mark(),
+                         "justification_prefix must be at least 3 characters "
+                         "without spaces, e.g. \"#gk-justify:\"");
           }
         }
       } else if (name == "contact") {
@@ -352,8 +369,7 @@ Result<PolicyConstSharedPtr> Policy::parse(std::string_view yaml, const std::str
           report.error(value.Mark(), "categories must be a map from category name to its policy");
           continue;
         }
-        for (const auto& [category_key, category_node] :
-             map_entries(value, report, "categories")) {
+        for (const auto& [category_key, category_node] : map_entries(value, report, "categories")) {
           const std::string category = category_key.Scalar();
           if (!is_known_category(category)) {
             report.warning(category_key.Mark(),
@@ -377,14 +393,14 @@ Result<PolicyConstSharedPtr> Policy::parse(std::string_view yaml, const std::str
   }
 
   if (!has_categories) {
-    report.error(root.Mark(), "the policy has no 'categories'; every finding would get "
-                              "default_action");
+    report.error(root.Mark(),
+                 "the policy has no 'categories'; every finding would get "
+                 "default_action");
   }
   for (std::string_view known : kKnownCategories) {
     if (has_categories && policy->categories_.find(known) == policy->categories_.end()) {
-      report.warning(root.Mark(),
-                     "category '" + std::string(known) +
-                         "' is not listed; its findings get default_action");
+      report.warning(root.Mark(), "category '" + std::string(known) +
+                                      "' is not listed; its findings get default_action");
     }
   }
   if (policy->contact_.empty()) {

@@ -33,19 +33,30 @@ class ShippedPlatformsTest : public ::testing::Test {
 
 TEST_F(ShippedPlatformsTest, EveryPlatformOfTheReferenceIsListedWithItsAdapter) {
   const std::pair<const char*, const char*> expected[] = {
-      {"api.openai.com", "openai_api"},       {"eu.api.openai.com", "openai_api"},
-      {"chatgpt.com", "chatgpt"},             {"chat.openai.com", "chatgpt"},
-      {"api.anthropic.com", "anthropic_api"}, {"claude.ai", "claude_web"},
+      {"api.openai.com", "openai_api"},
+      {"eu.api.openai.com", "openai_api"},
+      {"chatgpt.com", "chatgpt"},
+      {"chat.openai.com", "chatgpt"},
+      {"api.anthropic.com", "anthropic_api"},
+      {"claude.ai", "claude_web"},
       {"generativelanguage.googleapis.com", "gemini_api"},
       {"europe-west9-aiplatform.googleapis.com", "gemini_api"},
-      {"gemini.google.com", "gemini_web"},    {"api.mistral.ai", "mistral_api"},
-      {"chat.mistral.ai", "le_chat"},         {"api.deepseek.com", "deepseek_api"},
-      {"chat.deepseek.com", "deepseek_web"},  {"api.perplexity.ai", "perplexity_api"},
-      {"www.perplexity.ai", "perplexity_web"}, {"perplexity.ai", "perplexity_web"},
-      {"copilot.microsoft.com", "copilot"},   {"substrate.office.com", "m365_copilot"},
-      {"m365.cloud.microsoft", "m365_copilot"}, {"api.groq.com", "groq"},
-      {"api.together.xyz", "together"},       {"openrouter.ai", "openrouter"},
-      {"api.cerebras.ai", "cerebras"},        {"api.x.ai", "xai"},
+      {"gemini.google.com", "gemini_web"},
+      {"api.mistral.ai", "mistral_api"},
+      {"chat.mistral.ai", "le_chat"},
+      {"api.deepseek.com", "deepseek_api"},
+      {"chat.deepseek.com", "deepseek_web"},
+      {"api.perplexity.ai", "perplexity_api"},
+      {"www.perplexity.ai", "perplexity_web"},
+      {"perplexity.ai", "perplexity_web"},
+      {"copilot.microsoft.com", "copilot"},
+      {"substrate.office.com", "m365_copilot"},
+      {"m365.cloud.microsoft", "m365_copilot"},
+      {"api.groq.com", "groq"},
+      {"api.together.xyz", "together"},
+      {"openrouter.ai", "openrouter"},
+      {"api.cerebras.ai", "cerebras"},
+      {"api.x.ai", "xai"},
       {"huggingface.co", "huggingchat"}};
   for (const auto& [host, id] : expected) EXPECT_EQ(id_of(host), id) << host;
 
@@ -83,9 +94,9 @@ TEST_F(ShippedPlatformsTest, OnlyMistralIsSovereignAndUnknownHostsAreExternal) {
 }
 
 TEST_F(ShippedPlatformsTest, UnrelatedHostsAreNotMatched) {
-  for (const char* host : {"openai.com", "www.google.com", "googleapis.com", "oaiusercontent.com",
-                           "evilchatgpt.com", "chatgpt.com.evil.example", "mistral.ai",
-                           "s3.amazonaws.com"}) {
+  for (const char* host :
+       {"openai.com", "www.google.com", "googleapis.com", "oaiusercontent.com", "evilchatgpt.com",
+        "chatgpt.com.evil.example", "mistral.ai", "s3.amazonaws.com"}) {
     EXPECT_EQ(registry_->match(host).platform, nullptr) << host;
   }
 }
@@ -183,21 +194,21 @@ TEST(PlatformsParseTest, UnknownKeyAndTierAreLocated) {
 }
 
 TEST(PlatformsParseTest, MalformedHostsAreRejected) {
-  const auto errors = errors_of(
-      std::string(kHeader) +
-      "  - {id: a, name: A, tier: external, adapter: openai,\n"
-      "     hosts: [\"https://a.example.org\", \"a.example.org:443\", \"*.com\", \"a*.example.org\",\n"
-      "             localhost, \"a.example.org/v1\"]}\n");
+  const auto errors = errors_of(std::string(kHeader) +
+                                "  - {id: a, name: A, tier: external, adapter: openai,\n"
+                                "     hosts: [\"https://a.example.org\", \"a.example.org:443\", "
+                                "\"*.com\", \"a*.example.org\",\n"
+                                "             localhost, \"a.example.org/v1\"]}\n");
   EXPECT_EQ(errors.size(), 6u);
 }
 
 TEST(PlatformsParseTest, HostClaimedByTwoEntriesIsAnError) {
-  const auto errors = errors_of(
-      std::string(kHeader) +
-      "  - {id: a, name: A, tier: external, adapter: openai, hosts: [x.example.org]}\n"
-      "  - {id: b, name: B, tier: external, adapter: openai, hosts: [X.example.org]}\n"
-      "deny:\n"
-      "  - {name: C, hosts: [x.example.org], reason: {fr: non, en: no}}\n");
+  const auto errors =
+      errors_of(std::string(kHeader) +
+                "  - {id: a, name: A, tier: external, adapter: openai, hosts: [x.example.org]}\n"
+                "  - {id: b, name: B, tier: external, adapter: openai, hosts: [X.example.org]}\n"
+                "deny:\n"
+                "  - {name: C, hosts: [x.example.org], reason: {fr: non, en: no}}\n");
   EXPECT_EQ(errors.size(), 2u);
   EXPECT_TRUE(mentions(errors, "already listed by a"));
 }

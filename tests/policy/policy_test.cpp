@@ -12,9 +12,9 @@ const std::filesystem::path kShippedPolicy =
     std::filesystem::path(GATEKEEPER_SOURCE_DIR) / "config" / "policy.yaml";
 
 constexpr const char* kAllCategories[] = {
-    "health_identifier", "nominative_health", "patient_data",
-    "unpublished_research", "confidential", "intellectual_property",
-    "evaluation", "secret", "personal_data"};
+    "health_identifier", "nominative_health",     "patient_data", "unpublished_research",
+    "confidential",      "intellectual_property", "evaluation",   "secret",
+    "personal_data"};
 
 // A valid message block, indented for a category.
 std::string message_yaml() {
@@ -27,7 +27,8 @@ std::string policy_yaml(const std::string& categories, const std::string& mode =
   return "version: 1\nmode: " + mode +
          "\ncontact: DPO\njustification_prefix: \"#gk-justify:\"\n"
          "default_action: {internal: allow, sovereign: log, external: warn}\n"
-         "categories:\n" + categories;
+         "categories:\n" +
+         categories;
 }
 
 PolicyConstSharedPtr parse_ok(const std::string& yaml) {
@@ -136,9 +137,10 @@ TEST_F(ShippedPolicyTest, EveryCategoryExplainsItselfInBothLanguages) {
       EXPECT_FALSE(text->empty()) << category;
     }
   }
-  EXPECT_NE(policy_->message_for("nominative_health")->reason_fr.find(
-                "ne doivent en aucun cas être utilisées avec des données sensibles"),
-            std::string::npos);
+  EXPECT_NE(
+      policy_->message_for("nominative_health")
+          ->reason_fr.find("ne doivent en aucun cas être utilisées avec des données sensibles"),
+      std::string::npos);
 }
 
 // --- Parsing ------------------------------------------------------------------------------------
@@ -166,7 +168,8 @@ TEST(PolicyParseTest, UnlistedCategoryGetsDefaultActionOfItsTier) {
 }
 
 TEST(PolicyParseTest, MonitorModeIsRead) {
-  auto policy = parse_ok(policy_yaml("  secret:\n    actions: redact\n" + message_yaml(), "monitor"));
+  auto policy =
+      parse_ok(policy_yaml("  secret:\n    actions: redact\n" + message_yaml(), "monitor"));
   ASSERT_NE(policy, nullptr);
   EXPECT_TRUE(policy->monitor());
 }
@@ -200,10 +203,10 @@ TEST(PolicyParseTest, UnknownActionAndTierAreLocatedAndNamed) {
 }
 
 TEST(PolicyParseTest, WarnIsRefusedForBlockLevelCategoryOnEveryTier) {
-  const auto errors = parse_errors(policy_yaml(
-      "  patient_data:\n    block_level: true\n"
-      "    actions: {internal: warn, sovereign: block, external: block}\n" +
-      message_yaml()));
+  const auto errors = parse_errors(
+      policy_yaml("  patient_data:\n    block_level: true\n"
+                  "    actions: {internal: warn, sovereign: block, external: block}\n" +
+                  message_yaml()));
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_NE(errors[0].message.find("'warn'"), std::string::npos);
   EXPECT_EQ(errors[0].rule_id, "patient_data");
@@ -212,10 +215,10 @@ TEST(PolicyParseTest, WarnIsRefusedForBlockLevelCategoryOnEveryTier) {
 
 TEST(PolicyParseTest, BlockLevelCategoryMustBeBlockedOutsideTheInstitute) {
   for (const char* weak : {"warn", "redact", "log", "allow"}) {
-    const auto errors = parse_errors(policy_yaml(
-        std::string("  confidential:\n    block_level: true\n"
-                    "    actions: {internal: log, sovereign: block, external: ") +
-        weak + "}\n" + message_yaml()));
+    const auto errors = parse_errors(
+        policy_yaml(std::string("  confidential:\n    block_level: true\n"
+                                "    actions: {internal: log, sovereign: block, external: ") +
+                    weak + "}\n" + message_yaml()));
     EXPECT_EQ(errors.size(), 1u) << weak;
   }
 }
@@ -293,7 +296,7 @@ TEST_F(DecideTest, NoFindingsIsAllow) {
 }
 
 TEST_F(DecideTest, StrongestActionWinsAndCategoriesAreThoseAtThatAction) {
-  const detect::Findings findings = {finding("secret"), finding("personal_data"),
+  const detect::Findings findings = {finding("secret"),       finding("personal_data"),
                                      finding("patient_data"), finding("confidential"),
                                      finding("patient_data"), finding("evaluation")};
   const Decision d = decide(*policy_, findings, Tier::External);
@@ -319,8 +322,8 @@ TEST_F(DecideTest, TierChangesTheDecision) {
 
 TEST(DecideMonitorTest, MonitorRecordsWouldActionButOnlyLogs) {
   auto policy = parse_ok(policy_yaml("  secret:\n    actions: redact\n" + message_yaml() +
-                                     "  personal_data:\n    actions: allow\n" + message_yaml() +
-                                     "  confidential:\n    actions: block\n" + message_yaml(),
+                                         "  personal_data:\n    actions: allow\n" + message_yaml() +
+                                         "  confidential:\n    actions: block\n" + message_yaml(),
                                      "monitor"));
   ASSERT_NE(policy, nullptr);
   Decision d = decide(*policy, {finding("secret"), finding("confidential")}, Tier::External);

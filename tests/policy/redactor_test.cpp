@@ -83,8 +83,7 @@ TEST(RedactorTest, InvalidUtf8AroundAFindingIsPreservedByteForByte) {
   const std::string text = "\xFF\xFE key=SECRET99 \x80"s;
   const detect::Findings findings = {over(text, "SECRET99", "SECRET")};
   Redactor redactor;
-  EXPECT_EQ(redactor.redact(text, findings, {Action::Redact}),
-            "\xFF\xFE key=[SECRET_1] \x80"s);
+  EXPECT_EQ(redactor.redact(text, findings, {Action::Redact}), "\xFF\xFE key=[SECRET_1] \x80"s);
 }
 
 TEST(RedactorTest, FindingsAtBothEndsOfTheText) {
