@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
-#include <sstream>
 #include <system_error>
 
 namespace gatekeeper::config {
@@ -320,24 +320,26 @@ bool host_matches(std::string_view pattern, std::string_view host) noexcept {
 Result<PlatformRegistryConstSharedPtr> PlatformRegistry::load(const std::filesystem::path& file,
                                                               Diagnostics& diagnostics) {
   const std::string name = file.string();
+  const auto problem = [&](std::string message) {
+    Diagnostic d;
+    d.file = name;
+    d.message = std::move(message);
+    diagnostics.push_back(std::move(d));
+  };
   std::error_code ec;
-  if (!std::filesystem::exists(file, ec)) {
-    diagnostics.push_back(
-        {Diagnostic::Severity::Error, name, 0, 0, {}, "platforms file not found"});
-    return Errc::ConfigNotFound;
+  if (!std::filesystem::is_regular_file(file, ec)) {
+    const bool missing = !std::filesystem::exists(file, ec);
+    problem(missing ? "platforms file not found"
+                    : "not a regular file; give the path of the platforms file");
+    return missing ? Errc::ConfigNotFound : Errc::ConfigUnreadable;
   }
   std::ifstream in(file, std::ios::binary);
-  std::ostringstream buffer;
-  if (!in || !(buffer << in.rdbuf())) {
-    diagnostics.push_back({Diagnostic::Severity::Error,
-                           name,
-                           0,
-                           0,
-                           {},
-                           "platforms file cannot be read (check its permissions)"});
+  const std::string content{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (!in.is_open() || in.bad()) {
+    problem("platforms file cannot be read (check its permissions)");
     return Errc::ConfigUnreadable;
   }
-  return parse(buffer.str(), name, diagnostics);
+  return parse(content, name, diagnostics);
 }
 
 Result<PlatformRegistryConstSharedPtr> PlatformRegistry::parse(std::string_view yaml,

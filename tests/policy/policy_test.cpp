@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 #include <string>
+#include <unistd.h>
 
 namespace gatekeeper::policy {
 namespace {
@@ -272,6 +274,23 @@ TEST(PolicyParseTest, MissingFileIsConfigNotFound) {
   ASSERT_FALSE(policy.has_value());
   EXPECT_EQ(policy.error(), make_error_code(Errc::ConfigNotFound));
   EXPECT_TRUE(has_errors(diagnostics));
+}
+
+TEST(PolicyParseTest, EmptyFileAndDirectoryAreReportedAsSuch) {
+  const auto dir = std::filesystem::temp_directory_path();
+  Diagnostics diagnostics;
+  auto policy = Policy::load(dir, diagnostics);
+  ASSERT_FALSE(policy.has_value());
+  EXPECT_EQ(policy.error(), make_error_code(Errc::ConfigUnreadable));
+
+  const auto empty = dir / ("gatekeeper-empty-policy-" + std::to_string(::getpid()) + ".yaml");
+  { std::ofstream create(empty); }
+  diagnostics.clear();
+  policy = Policy::load(empty, diagnostics);
+  std::filesystem::remove(empty);
+  ASSERT_FALSE(policy.has_value());
+  EXPECT_EQ(policy.error(), make_error_code(Errc::ConfigInvalid));
+  EXPECT_TRUE(mentions(diagnostics, "must be a YAML map"));
 }
 
 // --- decide() -----------------------------------------------------------------------------------
