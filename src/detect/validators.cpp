@@ -143,11 +143,18 @@ constexpr IbanCountry kIbanCountries[] = {
     {"XK", "4n10n2n"},
 };
 
+// Direct index by the two country letters: the lookup is on every IBAN candidate.
 const IbanCountry* find_iban_country(std::string_view code) {
-  for (const auto& country : kIbanCountries) {
-    if (country.code == code) return &country;
-  }
-  return nullptr;
+  static const auto kIndex = [] {
+    std::array<const IbanCountry*, 26 * 26> index{};
+    for (const auto& country : kIbanCountries) {
+      index[static_cast<std::size_t>((country.code[0] - 'A') * 26 + (country.code[1] - 'A'))] =
+          &country;
+    }
+    return index;
+  }();
+  if (code.size() != 2 || !is_upper(code[0]) || !is_upper(code[1])) return nullptr;
+  return kIndex[static_cast<std::size_t>((code[0] - 'A') * 26 + (code[1] - 'A'))];
 }
 
 bool bban_matches(std::string_view structure, std::string_view bban) {
@@ -170,20 +177,22 @@ bool bban_matches(std::string_view structure, std::string_view bban) {
   return pos == bban.size();
 }
 
-// ISO 7064 mod 97-10 over the rearranged IBAN, letters expanded to two digits, one digit at a time
-// so no big integer is needed.
+// ISO 7064 mod 97-10 over the rearranged IBAN, letters expanded to two digits. The running value
+// is reduced only when it nears 64 bits, so no big integer and few divisions are needed.
 unsigned iban_mod97(std::string_view iban) {
-  unsigned remainder = 0;
-  auto feed = [&remainder](char c) {
+  constexpr std::uint64_t kReduceAbove = 100'000'000'000'000'000ULL;  // 10^17: room for 2 digits
+  std::uint64_t value = 0;
+  auto feed = [&value](char c) {
     if (is_digit(c)) {
-      remainder = (remainder * 10 + static_cast<unsigned>(c - '0')) % 97;
+      value = value * 10 + static_cast<std::uint64_t>(c - '0');
     } else {
-      remainder = (remainder * 100 + static_cast<unsigned>(c - 'A' + 10)) % 97;
+      value = value * 100 + static_cast<std::uint64_t>(c - 'A' + 10);
     }
+    if (value >= kReduceAbove) value %= 97;
   };
   for (char c : iban.substr(4)) feed(c);
   for (char c : iban.substr(0, 4)) feed(c);
-  return remainder;
+  return static_cast<unsigned>(value % 97);
 }
 
 constexpr std::size_t kIbanMaxLength = 34;
@@ -676,7 +685,6 @@ bool validate_phone_fr(const ValidationInput& in) {
     buffer[size++] = c;
   }
   std::string_view number(buffer.data(), size);
-  std::string national;
   std::string_view rest;
   if (number.substr(0, 3) == "+33") {
     rest = number.substr(3);
@@ -696,10 +704,7 @@ bool validate_phone_fr(const ValidationInput& in) {
                   [&](char c) { return c == subscriber.front(); })) {
     return false;
   }
-  if (is_sequential(subscriber)) return false;
-  national = "0";
-  national += rest;
-  return !is_sequential(national);
+  return !is_sequential(subscriber);
 }
 
 bool validate_email(const ValidationInput& in) {
