@@ -147,7 +147,18 @@ TEST(ValidatorsIban, CatalogueVectorAndOtherCountries) {
 TEST(ValidatorsIban, FrenchRibKey) {
   EXPECT_TRUE(run("fr_iban", "FR1420041010050500013M02606"));
   EXPECT_TRUE(run("fr_iban", "FR14 2004 1010 0505 0001 3M02 606"));
+  EXPECT_TRUE(run("fr_iban", "FR76 3000 6000 0112 3456 7890 189"));
   EXPECT_FALSE(run("fr_iban", "DE89370400440532013000"));  // valid IBAN, not French
+  EXPECT_FALSE(run("fr_iban", "FR7630006000011234567890188"));  // both checks fail
+  // Same IBAN check digits recomputed for a wrong RIB key: the IBAN is valid, the RIB is not.
+  std::string wrong_key = "FR0030006000011234567890188";
+  for (int check = 0; check < 100; ++check) {
+    wrong_key[2] = static_cast<char>('0' + check / 10);
+    wrong_key[3] = static_cast<char>('0' + check % 10);
+    if (iban_is_valid(wrong_key)) break;
+  }
+  EXPECT_TRUE(iban_is_valid(wrong_key));
+  EXPECT_FALSE(run("fr_iban", wrong_key));
 }
 
 // --- JWT ------------------------------------------------------------------------------------------
