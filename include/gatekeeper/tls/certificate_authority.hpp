@@ -117,7 +117,8 @@ class LeafContextCache {
 //   set_fallback_host(ssl, connect_host) with the CONNECT target.
 // - During the handshake, the servername callback takes the client's SNI, or the fallback host
 //   when the client sent none, gets the per-host context from `cache` (minting on a miss; the
-//   handshake thread waits for it, ~0.1 ms) and switches the SSL to it with SSL_set_SSL_CTX.
+//   handshake thread waits for it, a fraction of a millisecond) and switches the SSL to it with
+//   SSL_set_SSL_CTX.
 // - With neither SNI nor fallback host, or when minting fails, the handshake is aborted with a
 //   fatal alert (unrecognized_name / internal_error) and the reason is logged.
 // - The context holds a raw pointer to `cache`: the cache must outlive it and every SSL made
