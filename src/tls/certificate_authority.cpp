@@ -297,9 +297,11 @@ Result<std::shared_ptr<CertificateAuthority>> CertificateAuthority::create(
 
   // Written aside then moved in, so a crash never leaves a half-written key or a key without
   // its certificate under the final names.
-  const fs::path key_temp = data_dir / ".ca.key.new";
-  const fs::path cert_temp = data_dir / ".ca.pem.new";
-  ::unlink(key_temp.c_str());
+  // Per-process names: two gatekeeper processes starting at once never mix their files.
+  const std::string suffix = ".new." + std::to_string(::getpid());
+  const fs::path key_temp = data_dir / ("." + std::string(kCaKeyFileName) + suffix);
+  const fs::path cert_temp = data_dir / ("." + std::string(kCaCertFileName) + suffix);
+  ::unlink(key_temp.c_str());  // left over by a crashed process that had the same id
   ::unlink(cert_temp.c_str());
   std::string error;
   const bool key_written = write_new_file(key_temp, key_pem, 0600, error);
