@@ -177,7 +177,8 @@ void sync_directory(const fs::path& dir) {
 std::string key_to_pem(EVP_PKEY* key) {
   // Secure-heap memory BIO: the PEM is wiped when freed.
   BioPtr bio(BIO_new(BIO_s_secmem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+  if (!bio ||
+      PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return {};
   }
   char* data = nullptr;
@@ -223,7 +224,8 @@ Result<std::string> normalize_host(std::string_view host) {
   }
   if (is_ip_literal(host)) {
     std::string ip(host);
-    std::transform(ip.begin(), ip.end(), ip.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(ip.begin(), ip.end(), ip.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return ip;
   }
   if (!host.empty() && host.back() == '.') host.remove_suffix(1);
