@@ -82,7 +82,7 @@ const ValidatorParams& params_of(const ValidationInput& in) {
 
 // Parameter values are checked as names only at load time; a value that does not parse falls back
 // to the default rather than failing a scan.
-[[maybe_unused]] long long int_param(const ValidationInput& in, std::string_view name, long long fallback) {
+long long int_param(const ValidationInput& in, std::string_view name, long long fallback) {
   const auto& params = params_of(in);
   auto it = params.find(std::string(name));
   if (it == params.end()) return fallback;
@@ -93,7 +93,7 @@ const ValidatorParams& params_of(const ValidationInput& in) {
   return value;
 }
 
-[[maybe_unused]] double double_param(const ValidationInput& in, std::string_view name, double fallback) {
+double double_param(const ValidationInput& in, std::string_view name, double fallback) {
   const auto& params = params_of(in);
   auto it = params.find(std::string(name));
   if (it == params.end()) return fallback;
@@ -143,11 +143,18 @@ constexpr IbanCountry kIbanCountries[] = {
     {"XK", "4n10n2n"},
 };
 
+// Direct index by the two country letters: the lookup is on every IBAN candidate.
 const IbanCountry* find_iban_country(std::string_view code) {
-  for (const auto& country : kIbanCountries) {
-    if (country.code == code) return &country;
-  }
-  return nullptr;
+  static const auto kIndex = [] {
+    std::array<const IbanCountry*, 26 * 26> index{};
+    for (const auto& country : kIbanCountries) {
+      index[static_cast<std::size_t>((country.code[0] - 'A') * 26 + (country.code[1] - 'A'))] =
+          &country;
+    }
+    return index;
+  }();
+  if (code.size() != 2 || !is_upper(code[0]) || !is_upper(code[1])) return nullptr;
+  return kIndex[static_cast<std::size_t>((code[0] - 'A') * 26 + (code[1] - 'A'))];
 }
 
 bool bban_matches(std::string_view structure, std::string_view bban) {
@@ -170,20 +177,22 @@ bool bban_matches(std::string_view structure, std::string_view bban) {
   return pos == bban.size();
 }
 
-// ISO 7064 mod 97-10 over the rearranged IBAN, letters expanded to two digits, one digit at a time
-// so no big integer is needed.
+// ISO 7064 mod 97-10 over the rearranged IBAN, letters expanded to two digits. The running value
+// is reduced only when it nears 64 bits, so no big integer and few divisions are needed.
 unsigned iban_mod97(std::string_view iban) {
-  unsigned remainder = 0;
-  auto feed = [&remainder](char c) {
+  constexpr std::uint64_t kReduceAbove = 100'000'000'000'000'000ULL;  // 10^17: room for 2 digits
+  std::uint64_t value = 0;
+  auto feed = [&value](char c) {
     if (is_digit(c)) {
-      remainder = (remainder * 10 + static_cast<unsigned>(c - '0')) % 97;
+      value = value * 10 + static_cast<std::uint64_t>(c - '0');
     } else {
-      remainder = (remainder * 100 + static_cast<unsigned>(c - 'A' + 10)) % 97;
+      value = value * 100 + static_cast<std::uint64_t>(c - 'A' + 10);
     }
+    if (value >= kReduceAbove) value %= 97;
   };
   for (char c : iban.substr(4)) feed(c);
   for (char c : iban.substr(0, 4)) feed(c);
-  return remainder;
+  return static_cast<unsigned>(value % 97);
 }
 
 constexpr std::size_t kIbanMaxLength = 34;
@@ -232,6 +241,504 @@ bool validate_fr_iban(const ValidationInput& in) {
   const std::uint64_t account = rib_number(s.substr(14, 11));
   const int key = two_digits(s, 25);
   return key == static_cast<int>(97 - (89 * bank + 15 * branch + 3 * account) % 97);
+}
+
+// ---------------------------------------------------------------------------------------------
+// JWT: base64url parts, header and payload JSON objects.
+
+int base64url_value(char c) {
+  if (is_upper(c)) return c - 'A';
+  if (is_lower(c)) return c - 'a' + 26;
+  if (is_digit(c)) return c - '0' + 52;
+  if (c == '-') return 62;
+  if (c == '_') return 63;
+  return -1;
+}
+
+// Decodes unpadded or '='-padded base64url; false on any other character or an impossible length.
+bool base64url_decode(std::string_view in, std::string& out) {
+  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
+  if (in.empty() || in.size() % 4 == 1) return false;
+  out.clear();
+  out.reserve(in.size() * 3 / 4);
+  std::uint32_t bits = 0;
+  int bit_count = 0;
+  for (char c : in) {
+    const int value = base64url_value(c);
+    if (value < 0) return false;
+    bits = (bits << 6) | static_cast<std::uint32_t>(value);
+    bit_count += 6;
+    if (bit_count >= 8) {
+      bit_count -= 8;
+      out.push_back(static_cast<char>((bits >> bit_count) & 0xFF));
+    }
+  }
+  return true;
+}
+
+std::optional<nlohmann::json> parse_json_object(const std::string& text) {
+  auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object()) return std::nullopt;
+  return json;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dates.
+
+struct Date {
+  int year = 0;
+  int month = 0;
+  int day = 0;
+};
+
+struct MonthName {
+  std::string_view name;
+  int month;
+};
+
+// French and English names and their usual abbreviations, accents already folded.
+constexpr MonthName kMonthNames[] = {
+    {"janvier", 1},   {"janv", 1},    {"january", 1},  {"jan", 1},
+    {"fevrier", 2},   {"fevr", 2},    {"fev", 2},      {"february", 2}, {"feb", 2},
+    {"mars", 3},      {"march", 3},   {"mar", 3},
+    {"avril", 4},     {"avr", 4},     {"april", 4},    {"apr", 4},
+    {"mai", 5},       {"may", 5},
+    {"juin", 6},      {"june", 6},    {"jun", 6},
+    {"juillet", 7},   {"juil", 7},    {"july", 7},     {"jul", 7},
+    {"aout", 8},      {"august", 8},  {"aug", 8},
+    {"septembre", 9}, {"september", 9}, {"sept", 9},   {"sep", 9},
+    {"octobre", 10},  {"october", 10}, {"oct", 10},
+    {"novembre", 11}, {"november", 11}, {"nov", 11},
+    {"decembre", 12}, {"december", 12}, {"dec", 12},
+};
+
+int month_from_name(std::string_view word) {
+  for (const auto& entry : kMonthNames) {
+    if (entry.name == word) return entry.month;
+  }
+  return 0;
+}
+
+struct DateToken {
+  enum class Kind { Number, Word, Separator } kind;
+  std::string text;  // digits, folded lower-case letters, or the separator character
+};
+
+// Two-byte UTF-8 Latin-1 letters that occur in French month names, folded to ASCII.
+char fold_latin1(unsigned char second) {
+  switch (second) {
+    case 0xA8: case 0xA9: case 0xAA: case 0xAB: case 0x88: case 0x89: case 0x8A: case 0x8B:
+      return 'e';
+    case 0xB9: case 0xBA: case 0xBB: case 0xBC: case 0x99: case 0x9A: case 0x9B: case 0x9C:
+      return 'u';
+    case 0xA0: case 0xA2: case 0x80: case 0x82:
+      return 'a';
+    case 0xB4: case 0x94:
+      return 'o';
+    case 0xAE: case 0xAF: case 0x8E: case 0x8F:
+      return 'i';
+    case 0xA7: case 0x87:
+      return 'c';
+    default:
+      return 0;
+  }
+}
+
+constexpr std::size_t kMaxDateLength = 64;
+
+bool tokenize_date(std::string_view s, std::vector<DateToken>& tokens) {
+  if (s.size() > kMaxDateLength) return false;
+  for (std::size_t i = 0; i < s.size();) {
+    const char c = s[i];
+    if (is_digit(c)) {
+      std::size_t j = i;
+      while (j < s.size() && is_digit(s[j])) ++j;
+      if (j - i > 4) return false;
+      tokens.push_back({DateToken::Kind::Number, std::string(s.substr(i, j - i))});
+      i = j;
+    } else if (is_alpha(c) || static_cast<unsigned char>(c) == 0xC3) {
+      std::string word;
+      while (i < s.size()) {
+        if (is_alpha(s[i])) {
+          word += to_lower(s[i++]);
+        } else if (static_cast<unsigned char>(s[i]) == 0xC3 && i + 1 < s.size()) {
+          const char folded = fold_latin1(static_cast<unsigned char>(s[i + 1]));
+          if (folded == 0) return false;
+          word += folded;
+          i += 2;
+        } else {
+          break;
+        }
+      }
+      if (word.empty()) return false;
+      tokens.push_back({DateToken::Kind::Word, std::move(word)});
+    } else if (c == '/' || c == '-' || c == '.' || c == ',' || c == ' ' || c == '\t') {
+      tokens.push_back({DateToken::Kind::Separator, std::string(1, c)});
+      ++i;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+int to_int(const std::string& digits) {
+  int value = 0;
+  for (char c : digits) value = value * 10 + (c - '0');
+  return value;
+}
+
+std::optional<Date> parse_date(std::string_view candidate) {
+  std::vector<DateToken> tokens;
+  if (!tokenize_date(candidate, tokens)) return std::nullopt;
+  // Trim surrounding blanks.
+  while (!tokens.empty() && tokens.back().kind == DateToken::Kind::Separator &&
+         (tokens.back().text == " " || tokens.back().text == "\t")) {
+    tokens.pop_back();
+  }
+  std::size_t first = 0;
+  while (first < tokens.size() && tokens[first].kind == DateToken::Kind::Separator &&
+         (tokens[first].text == " " || tokens[first].text == "\t")) {
+    ++first;
+  }
+  tokens.erase(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(first));
+
+  using Kind = DateToken::Kind;
+  // Numeric forms: dd/mm/yyyy, dd-mm-yyyy, dd.mm.yyyy, yyyy-mm-dd (one separator kind).
+  if (tokens.size() == 5 && tokens[0].kind == Kind::Number && tokens[2].kind == Kind::Number &&
+      tokens[4].kind == Kind::Number && tokens[1].kind == Kind::Separator &&
+      tokens[1].text == tokens[3].text &&
+      (tokens[1].text == "/" || tokens[1].text == "-" || tokens[1].text == ".")) {
+    const auto& a = tokens[0].text;
+    const auto& b = tokens[2].text;
+    const auto& c = tokens[4].text;
+    if (a.size() == 4 && b.size() <= 2 && c.size() <= 2) return Date{to_int(a), to_int(b), to_int(c)};
+    if (a.size() <= 2 && b.size() <= 2 && c.size() == 4) return Date{to_int(c), to_int(b), to_int(a)};
+    return std::nullopt;
+  }
+  // Written forms: "12 mars 1980", "1er janvier 2000", "March 12, 1980", "12th March 1980".
+  std::vector<const DateToken*> words;
+  for (const auto& token : tokens) {
+    if (token.kind == Kind::Separator) continue;
+    if (token.kind == Kind::Word &&
+        (token.text == "er" || token.text == "st" || token.text == "nd" || token.text == "rd" ||
+         token.text == "th")) {
+      if (words.empty() || words.back()->kind != Kind::Number) return std::nullopt;
+      continue;
+    }
+    words.push_back(&token);
+  }
+  if (words.size() != 3) return std::nullopt;
+  const DateToken* day = nullptr;
+  const DateToken* month = nullptr;
+  if (words[0]->kind == Kind::Number && words[1]->kind == Kind::Word) {
+    day = words[0];
+    month = words[1];
+  } else if (words[0]->kind == Kind::Word && words[1]->kind == Kind::Number) {
+    month = words[0];
+    day = words[1];
+  } else {
+    return std::nullopt;
+  }
+  const DateToken* year = words[2];
+  if (year->kind != Kind::Number || year->text.size() != 4 || day->text.size() > 2) {
+    return std::nullopt;
+  }
+  const int month_number = month_from_name(month->text);
+  if (month_number == 0) return std::nullopt;
+  return Date{to_int(year->text), month_number, to_int(day->text)};
+}
+
+int current_year() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  return utc.tm_year + 1900;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Placeholders (detect-secrets style false positives).
+
+std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = to_lower(c);
+  return out;
+}
+
+bool contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+// Substrings that only appear in documentation, templates or masked values.
+constexpr std::string_view kPlaceholderMarkers[] = {
+    "dummy",    "redacted",    "example",     "changeme",   "change_me",  "change-me",
+    "placeholder", "your_",    "your-",       "yourapikey", "yourtoken",  "yoursecret",
+    "yourpassword", "not_real", "notreal",    "not-real",   "fake",       "sample",
+    "xxxx",     "****",        "....",        "{{",         "}}",         "${",
+    "{%",       "%(",          "$(",          "<%",         "process.env", "os.environ",
+    "getenv(",  "secrets.",    "vault:",      "insert_",    "insert-",    "replace_me",
+    "replaceme", "masked",     "hidden",      "obfuscated", "anonymized", "anonymised",
+};
+
+// Whole values (letters only, digits and punctuation removed) that are words, not secrets.
+constexpr std::string_view kPlaceholderWords[] = {
+    "none",     "null",     "nil",     "undefined", "true",     "false",   "empty",
+    "todo",     "tbd",      "na",      "password",  "passwd",   "pass",    "pwd",
+    "secret",   "token",    "apikey",  "key",       "test",     "testing", "tests",
+    "admin",    "root",     "default", "value",     "string",   "motdepasse", "mdp",
+    "changeit", "letmein",  "qwerty",  "azerty",    "welcome",  "user",    "username",
+    "login",    "foo",      "bar",     "foobar",    "abc",      "demo",    "temp",
+};
+
+bool is_sequential(std::string_view s) {
+  if (s.size() < 3) return false;
+  bool ascending = true;
+  bool descending = true;
+  for (std::size_t i = 1; i < s.size(); ++i) {
+    ascending = ascending && s[i] == s[i - 1] + 1;
+    descending = descending && s[i] == s[i - 1] - 1;
+  }
+  return ascending || descending;
+}
+
+// "$API_KEY", "${...}" (caught as a marker) or "%API_KEY%": the value names a variable.
+bool is_variable_reference(std::string_view s) {
+  auto is_identifier = [](std::string_view name) {
+    return !name.empty() && !is_digit(name.front()) &&
+           std::all_of(name.begin(), name.end(), [](char c) { return is_alnum(c) || c == '_'; });
+  };
+  if (s.front() == '$') return is_identifier(s.substr(1));
+  if (s.size() >= 3 && s.front() == '%' && s.back() == '%') {
+    return is_identifier(s.substr(1, s.size() - 2));
+  }
+  return false;
+}
+
+bool looks_like_placeholder(std::string_view value) {
+  const std::string lower = ascii_lower(value);
+  if (lower.front() == '<' && lower.back() == '>') return true;
+  if (is_variable_reference(lower)) return true;
+  if (std::none_of(lower.begin(), lower.end(), is_alnum)) return true;
+  for (std::string_view marker : kPlaceholderMarkers) {
+    if (contains(lower, marker)) return true;
+  }
+  std::string letters;
+  for (char c : lower) {
+    if (is_lower(c)) letters += c;
+  }
+  for (std::string_view word : kPlaceholderWords) {
+    if (letters == word) return true;
+    // "testtest", "passwordpassword"
+    if (!word.empty() && letters.size() == 2 * word.size() &&
+        letters.compare(0, word.size(), word) == 0 &&
+        letters.compare(word.size(), word.size(), word) == 0) {
+      return true;
+    }
+  }
+  if (std::all_of(lower.begin(), lower.end(), [&](char c) { return c == lower.front(); })) {
+    return true;
+  }
+  return is_sequential(lower);
+}
+
+std::string_view trim_quotes(std::string_view s) {
+  auto is_trim = [](char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '"' || c == '\'' || c == '`';
+  };
+  while (!s.empty() && is_trim(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_trim(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delimited tables.
+
+constexpr char kTableDelimiters[] = {',', ';', '\t', '|'};
+
+// Delimiters outside double-quoted fields.
+std::size_t count_delimiters(std::string_view line, char delimiter) {
+  std::size_t count = 0;
+  bool quoted = false;
+  for (char c : line) {
+    if (c == '"') {
+      quoted = !quoted;
+    } else if (c == delimiter && !quoted) {
+      ++count;
+    }
+  }
+  return count;
+}
+
+std::string_view strip_cr(std::string_view line) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phone numbers and e-mail addresses.
+
+bool is_phone_separator(char c) {
+  return is_separator(c) || c == '/' || c == '(' || c == ')';
+}
+
+constexpr std::size_t kMaxEmailLength = 254;
+constexpr std::size_t kMaxLocalPartLength = 64;
+constexpr std::size_t kMaxLabelLength = 63;
+
+bool is_local_char(char c) {
+  if (is_alnum(c)) return true;
+  constexpr std::string_view kSpecials = "!#$%&'*+/=?^_`{|}~.-";
+  return kSpecials.find(c) != std::string_view::npos;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validator adaptors for the non-checksum validators.
+
+bool validate_jwt(const ValidationInput& in) { return jwt_is_valid(in.candidate); }
+
+bool validate_date(const ValidationInput& in) {
+  const auto date = parse_date(in.candidate);
+  if (!date) return false;
+  const long long min_year = int_param(in, "min_year", 1900);
+  const long long max_year = int_param(in, "max_year", current_year());
+  if (date->year < min_year || date->year > max_year) return false;
+  return date_is_valid(date->year, date->month, date->day);
+}
+
+bool validate_not_placeholder(const ValidationInput& in) {
+  const std::string_view value = trim_quotes(in.candidate);
+  const long long min_length = int_param(in, "min_length", 8);
+  if (value.empty() || static_cast<long long>(value.size()) < min_length) return false;
+  return !looks_like_placeholder(value);
+}
+
+bool validate_entropy(const ValidationInput& in) {
+  const std::string_view value = in.candidate;
+  const long long min_length = int_param(in, "min_length", 16);
+  if (value.empty() || static_cast<long long>(value.size()) < min_length) return false;
+  std::array<std::size_t, 256> counts{};
+  for (char c : value) ++counts[static_cast<unsigned char>(c)];
+  const double size = static_cast<double>(value.size());
+  double bits = 0.0;
+  for (std::size_t count : counts) {
+    if (count == 0) continue;
+    const double p = static_cast<double>(count) / size;
+    bits -= p * std::log2(p);
+  }
+  return bits >= double_param(in, "min_bits_per_char", 3.0);
+}
+
+bool validate_delimited_table(const ValidationInput& in) {
+  const std::string_view header = strip_cr(in.candidate);
+  const long long min_rows = int_param(in, "min_rows", 2);
+  const long long min_columns = int_param(in, "min_columns", 3);
+  char delimiter = 0;
+  std::size_t delimiters = 0;
+  for (char candidate : kTableDelimiters) {
+    const std::size_t count = count_delimiters(header, candidate);
+    if (count > delimiters) {
+      delimiter = candidate;
+      delimiters = count;
+    }
+  }
+  if (delimiter == 0 || static_cast<long long>(delimiters + 1) < min_columns) return false;
+  if (min_rows <= 0) return true;
+
+  const std::string_view text = in.text;
+  if (in.end > text.size()) return false;
+  // Rows start on the line after the header, whether or not the match took the newline.
+  std::size_t pos = in.end;
+  if (pos == 0 || text[pos - 1] != '\n') {
+    pos = text.find('\n', pos);
+    if (pos == std::string_view::npos) return false;
+    ++pos;
+  }
+  long long rows = 0;
+  while (pos < text.size() && rows < min_rows) {
+    std::size_t line_end = text.find('\n', pos);
+    if (line_end == std::string_view::npos) line_end = text.size();
+    const std::string_view line = strip_cr(text.substr(pos, line_end - pos));
+    if (line.empty() || count_delimiters(line, delimiter) != delimiters) break;
+    ++rows;
+    pos = line_end + 1;
+  }
+  return rows >= min_rows;
+}
+
+bool validate_rpps(const ValidationInput& in) {
+  // Format only: no authoritative check digit is published, so a failed Luhn never rejects.
+  const auto rpps = compact<12>(in.candidate);
+  if (rpps.overflow || !all_digits(rpps.view())) return false;
+  std::string_view digits = rpps.view();
+  if (digits.size() == 12 && digits.front() == '8') digits.remove_prefix(1);  // IDNPS form
+  return digits.size() == 11;
+}
+
+bool validate_phone_fr(const ValidationInput& in) {
+  std::array<char, 24> buffer{};
+  std::size_t size = 0;
+  for (std::size_t i = 0; i < in.candidate.size(); ++i) {
+    const char c = in.candidate[i];
+    if (is_phone_separator(c)) continue;
+    if (!is_digit(c) && !(c == '+' && size == 0)) return false;
+    if (size == buffer.size()) return false;
+    buffer[size++] = c;
+  }
+  std::string_view number(buffer.data(), size);
+  std::string_view rest;
+  if (number.substr(0, 3) == "+33") {
+    rest = number.substr(3);
+  } else if (number.substr(0, 4) == "0033") {
+    rest = number.substr(4);
+  } else if (number.size() == 10 && number.front() == '0') {
+    rest = number.substr(1);
+  } else {
+    return false;
+  }
+  // "+33 (0)6 ..." keeps the trunk zero once the parentheses are gone.
+  if (rest.size() == 10 && rest.front() == '0') rest.remove_prefix(1);
+  if (rest.size() != 9 || rest.front() == '0' || !all_digits(rest)) return false;
+  // Obvious fakes: 06 00 00 00 00, 06 12 34 56 78, 01 23 45 67 89.
+  const std::string_view subscriber = rest.substr(1);
+  if (std::all_of(subscriber.begin(), subscriber.end(),
+                  [&](char c) { return c == subscriber.front(); })) {
+    return false;
+  }
+  return !is_sequential(subscriber);
+}
+
+bool validate_email(const ValidationInput& in) {
+  const std::string_view email = in.candidate;
+  if (email.size() > kMaxEmailLength) return false;
+  const std::size_t at = email.find('@');
+  if (at == std::string_view::npos || email.find('@', at + 1) != std::string_view::npos) {
+    return false;
+  }
+  const std::string_view local = email.substr(0, at);
+  const std::string_view domain = email.substr(at + 1);
+  if (local.empty() || local.size() > kMaxLocalPartLength) return false;
+  if (local.front() == '.' || local.back() == '.' || contains(local, "..")) return false;
+  if (!std::all_of(local.begin(), local.end(), is_local_char)) return false;
+
+  std::size_t labels = 0;
+  std::string_view last_label;
+  std::size_t pos = 0;
+  while (true) {
+    const std::size_t dot = domain.find('.', pos);
+    const std::string_view label =
+        domain.substr(pos, dot == std::string_view::npos ? std::string_view::npos : dot - pos);
+    if (label.empty() || label.size() > kMaxLabelLength) return false;
+    if (label.front() == '-' || label.back() == '-') return false;
+    for (char c : label) {
+      if (!is_alnum(c) && c != '-') return false;
+    }
+    ++labels;
+    last_label = label;
+    if (dot == std::string_view::npos) break;
+    pos = dot + 1;
+  }
+  if (labels < 2 || last_label.size() < 2 || last_label.size() > 24) return false;
+  return std::all_of(last_label.begin(), last_label.end(), is_alpha);
 }
 
 }  // namespace
@@ -321,6 +828,37 @@ bool iban_is_valid(std::string_view candidate) {
   return iban_compact_is_valid(iban.view());
 }
 
+bool jwt_is_valid(std::string_view token) {
+  const std::size_t first_dot = token.find('.');
+  if (first_dot == std::string_view::npos) return false;
+  const std::size_t second_dot = token.find('.', first_dot + 1);
+  if (second_dot == std::string_view::npos) return false;
+  if (token.find('.', second_dot + 1) != std::string_view::npos) return false;
+  const std::string_view header = token.substr(0, first_dot);
+  const std::string_view payload = token.substr(first_dot + 1, second_dot - first_dot - 1);
+  const std::string_view signature = token.substr(second_dot + 1);
+  // An unsecured token ("alg": "none") has an empty signature; otherwise it is base64url too.
+  for (char c : signature) {
+    if (base64url_value(c) < 0 && c != '=') return false;
+  }
+  std::string decoded;
+  if (!base64url_decode(header, decoded)) return false;
+  const auto header_json = parse_json_object(decoded);
+  if (!header_json || !header_json->contains("alg") || !(*header_json)["alg"].is_string()) {
+    return false;
+  }
+  if (!base64url_decode(payload, decoded)) return false;
+  return parse_json_object(decoded).has_value();
+}
+
+bool date_is_valid(int year, int month, int day) {
+  if (year < 1 || month < 1 || month > 12 || day < 1) return false;
+  constexpr int kDaysInMonth[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  const int days = month == 2 && leap ? 29 : kDaysInMonth[month - 1];
+  return day <= days;
+}
+
 // -----------------------------------------------------------------------------------------------
 // Registry.
 
@@ -335,6 +873,31 @@ const std::vector<ValidatorInfo>& validators() {
       {"iban", "IBAN (ISO 13616): registry country, BBAN structure and length, mod 97 == 1",
        validate_iban, {}},
       {"fr_iban", "French/Monegasque IBAN (27 chars) with a valid RIB key", validate_fr_iban, {}},
+      {"jwt", "JSON Web Token: base64url header (with \"alg\") and payload decode to JSON objects",
+       validate_jwt, {}},
+      {"date",
+       "calendar date (dd/mm/yyyy, dd-mm-yyyy, dd.mm.yyyy, yyyy-mm-dd, \"12 mars 1980\", "
+       "\"March 12, 1980\") within [min_year (1900), max_year (this year)]",
+       validate_date, {"min_year", "max_year"}},
+      {"not_placeholder",
+       "rejects placeholder secrets (dummy, redacted, changeme, <password>, {{...}}, ${...}, "
+       "xxxx...) and values shorter than min_length (8)",
+       validate_not_placeholder, {"min_length"}},
+      {"entropy",
+       "Shannon entropy >= min_bits_per_char (3.0) and length >= min_length (16)",
+       validate_entropy, {"min_bits_per_char", "min_length"}},
+      {"delimited_table",
+       "header line with >= min_columns (3) fields followed by >= min_rows (2) lines with the same "
+       "delimiter (, ; tab |) and field count",
+       validate_delimited_table, {"min_rows", "min_columns"}},
+      {"rpps", "RPPS: 11 digits (IDNPS form 8 + RPPS accepted); format only, no checksum",
+       validate_rpps, {}},
+      {"phone_fr",
+       "French phone number: 0[1-9] + 8 digits or +33/0033 + [1-9] + 8 digits, obvious fakes "
+       "rejected",
+       validate_phone_fr, {}},
+      {"email", "e-mail address: local@domain.tld, TLD of 2-24 letters, no consecutive dots",
+       validate_email, {}},
   };
   return kValidators;
 }
