@@ -247,6 +247,9 @@ int fold_code_point(char32_t cp, char* out, bool& one_to_one) {
     return 0;
   } else if (cp == 0x1E9E) {
     return put("ss");
+  } else if (cp == 0x212A || cp == 0x212B) {  // Kelvin and Angstrom signs: RE2 case-folds them
+    out[0] = cp == 0x212A ? 'k' : 'a';
+    return 1;
   } else if (cp >= 0xFB00 && cp <= 0xFB06) {
     static constexpr const char* kLigatures[] = {"ff", "fi", "fl", "ffi", "ffl", "st", "st"};
     return put(kLigatures[cp - 0xFB00]);
