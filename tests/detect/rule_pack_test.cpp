@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <set>
 #include <string>
+#include <string_view>
 
 namespace gatekeeper::detect {
 namespace {
@@ -96,6 +97,42 @@ TEST(RulePack, UsesOnlyThePolicyCategories) {
   for (const auto& rule : parse_pack()) {
     EXPECT_TRUE(test::is_inserm_category(rule.category))
         << rule.id << ": category \"" << rule.category << "\" is not one the policy knows";
+  }
+}
+
+// Rules that are not case-sensitive run on the folded (lower-case, accent-free) view: an upper-case
+// letter in their pattern can never match and is a silent bug.
+bool has_upper_case_literal(std::string_view regex) {
+  for (std::size_t i = 0; i < regex.size(); ++i) {
+    const char c = regex[i];
+    if (c == '\\') {
+      ++i;  // the escaped character (\b, \s, \d, \S, \D...) is syntax, not a literal
+      if (i < regex.size() && (regex[i] == 'p' || regex[i] == 'P') && i + 1 < regex.size() &&
+          regex[i + 1] == '{') {
+        i = regex.find('}', i);
+        if (i == std::string_view::npos) return false;
+      }
+      continue;
+    }
+    if (c >= 'A' && c <= 'Z') return true;
+  }
+  return false;
+}
+
+TEST(RulePack, CaseInsensitiveRulesAreWrittenInLowerCase) {
+  EXPECT_TRUE(has_upper_case_literal("\\bNIR\\b"));
+  EXPECT_FALSE(has_upper_case_literal("\\bnir\\s\\S\\D\\p{Lu}"));
+  for (const auto& rule : parse_pack()) {
+    if (rule.case_sensitive) continue;
+    for (const auto& pattern : rule.patterns) {
+      EXPECT_FALSE(has_upper_case_literal(pattern.regex)) << rule.id << " / " << pattern.name;
+    }
+    for (const auto* context : {&rule.context, &rule.negative_context}) {
+      if (!context->has_value()) continue;
+      for (const auto& word : (*context)->words) {
+        EXPECT_FALSE(has_upper_case_literal(word)) << rule.id << ": context word " << word;
+      }
+    }
   }
 }
 
