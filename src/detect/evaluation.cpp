@@ -29,7 +29,8 @@ bool read_string(const nlohmann::json& object, const char* key, bool required, s
   return true;
 }
 
-// Parses one non-empty line into `prompt`; on failure leaves a reason (never the text) in `problem`.
+// Parses one non-empty line into `prompt`; on failure leaves a reason (never the text) in
+// `problem`.
 bool parse_line(const std::string& line, LabelledPrompt* prompt, std::string* problem) {
   nlohmann::json object = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (object.is_discarded()) {
@@ -82,7 +83,8 @@ std::string join(const std::set<std::string>& items) {
 
 }  // namespace
 
-Result<std::vector<LabelledPrompt>> read_corpus(const std::filesystem::path& file, std::string* error) {
+Result<std::vector<LabelledPrompt>> read_corpus(const std::filesystem::path& file,
+                                                std::string* error) {
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) {
     if (error) *error = file.string() + ": corpus file not found";
@@ -113,8 +115,8 @@ Result<std::vector<LabelledPrompt>> read_corpus(const std::filesystem::path& fil
       continue;
     }
     if (!ids.insert(prompt.id).second) {
-      problems += file.string() + ":" + std::to_string(line_number) + ": duplicate id \"" + prompt.id +
-                  "\"\n";
+      problems += file.string() + ":" + std::to_string(line_number) + ": duplicate id \"" +
+                  prompt.id + "\"\n";
       continue;
     }
     corpus.push_back(std::move(prompt));

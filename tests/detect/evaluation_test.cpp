@@ -197,7 +197,8 @@ TEST(EvaluationCorpus, ShippedRulePackMeetsTheThresholds) {
     ++per_lang[prompt.lang];
     if (prompt.expect.empty()) ++benign;
     for (const auto& category : prompt.expect) {
-      EXPECT_TRUE(test::is_inserm_category(category)) << prompt.id << ": unknown category " << category;
+      EXPECT_TRUE(test::is_inserm_category(category))
+          << prompt.id << ": unknown category " << category;
       ++per_category[category];
     }
   }

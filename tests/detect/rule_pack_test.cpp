@@ -143,7 +143,9 @@ TEST(RulePack, CombinationsReferToRulesOfThePack) {
   for (const auto& rule : specs) {
     if (!rule.combine) continue;
     EXPECT_EQ(ids.count(rule.combine->anchor), 1u) << rule.id << " anchor " << rule.combine->anchor;
-    for (const auto& other : rule.combine->with) EXPECT_EQ(ids.count(other), 1u) << rule.id << " " << other;
+    for (const auto& other : rule.combine->with) {
+      EXPECT_EQ(ids.count(other), 1u) << rule.id << " " << other;
+    }
   }
 }
 
