@@ -2,6 +2,8 @@
 
 #include "openssl_util.hpp"
 
+#include <openssl/x509v3.h>
+
 #include <cstring>
 #include <future>
 
@@ -127,6 +129,8 @@ Result<std::shared_ptr<X509>> LeafContextCache::get_certificate(std::string_view
     // the future.
     Result<std::shared_ptr<X509>> result = make_error_code(Errc::TlsSetupFailed);
     if (auto leaf = ca_->mint_leaf(*name)) {
+      // Decodes and caches the extensions now, before other threads share the certificate.
+      X509_check_purpose(leaf->get(), -1, 0);
       result = std::shared_ptr<X509>(std::move(*leaf));
     } else {
       result = leaf.error();

@@ -90,9 +90,11 @@ class CertificateAuthority {
 // the same host race (the others wait for the first). Thread-safe. A failed mint is not cached:
 // the next lookup for that host tries again.
 //
-// Only the leaf certificate is kept per host (about 1.5 KB resident); the private key (the CA's
-// shared leaf key), the chain (the CA) and every TLS setting are shared, and the bootstrap server
-// context installs the leaf on each connection's SSL (see make_sni_server_context).
+// Only the leaf certificate is kept per host (about 3.3 KB with the cache's bookkeeping, against
+// 17 KB for a whole SSL_CTX): the private key (the CA's shared leaf key), the chain (the CA) and
+// every TLS setting are shared, and the bootstrap server context installs the leaf on each
+// connection's SSL (see make_sni_server_context). The leaf is kept decoded rather than as DER:
+// decoding costs about as much as minting with OpenSSL 3.0.
 class LeafContextCache {
  public:
   LeafContextCache(std::shared_ptr<const CertificateAuthority> ca, std::size_t capacity);
