@@ -200,6 +200,23 @@ TEST_F(SniServerContextTest, HelloRetryRequestStillSendsLeafAndCaOnly) {
   EXPECT_EQ(cache_->mint_count(), 1u);
 }
 
+TEST_F(SniServerContextTest, Tls12ClientGetsTheLeafAndHttp11) {
+  // In TLS 1.2 the cipher suite is chosen from the certificate installed by the callback.
+  auto client_ctx = test_support::make_test_client_context(
+      ca_->certificate(), std::string_view("\x08http/1.1", 9));
+  ASSERT_EQ(SSL_CTX_set_max_proto_version(client_ctx.get(), TLS1_2_VERSION), 1);
+  SslPtr client(SSL_new(client_ctx.get()));
+  SslPtr server(SSL_new(server_ctx_.get()));
+  SSL_set_tlsext_host_name(client.get(), "api.mistral.ai");
+  SSL_set1_host(client.get(), "api.mistral.ai");
+  HandshakeOutcome outcome = test_support::run_handshake(client.get(), server.get());
+  ASSERT_TRUE(outcome.client_ok);
+  EXPECT_EQ(SSL_version(client.get()), TLS1_2_VERSION);
+  EXPECT_EQ(outcome.client_verify_result, X509_V_OK);
+  EXPECT_EQ(outcome.alpn, "http/1.1");
+  EXPECT_EQ(outcome.peer_chain_length, 2);
+}
+
 TEST_F(SniServerContextTest, UnusableServerNameAbortsTheHandshake) {
   // The SNI is not a host name: nothing can be minted for it, so the client gets a fatal alert.
   HandshakeOutcome outcome = handshake("bad host", "chatgpt.com");
