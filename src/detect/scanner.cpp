@@ -34,6 +34,7 @@ struct ScanState {
   std::vector<Candidate> candidates;
   std::vector<Candidate> combined;
   std::vector<std::size_t> order;
+  std::vector<std::size_t> by_priority;
   std::string value;   // candidate value after the rule's normalize pairs
   std::string swap;
 };
@@ -174,7 +175,8 @@ class Scan {
     auto& order = state_.order;
     order.clear();
     if (options.resolve_overlaps) {
-      std::vector<std::size_t> by_priority(candidates.size());
+      auto& by_priority = state_.by_priority;
+      by_priority.resize(candidates.size());
       for (std::size_t i = 0; i < candidates.size(); ++i) by_priority[i] = i;
       std::sort(by_priority.begin(), by_priority.end(), [&](std::size_t x, std::size_t y) {
         const Candidate& a = candidates[x];

@@ -326,6 +326,17 @@ rules:
   EXPECT_EQ(covered(text, f[0]), "aaa");
 }
 
+TEST(ScannerTest, EmptyInputHasNoFinding) {
+  for (const PrefilterKind kind : {PrefilterKind::Re2Set, PrefilterKind::Auto}) {
+    RuleSetOptions options;
+    options.prefilter = kind;
+    auto rules = must_compile(kOverlapRules, options);
+    ASSERT_TRUE(rules);
+    EXPECT_TRUE(must_scan(*rules, "").empty());
+    EXPECT_TRUE(must_scan(*rules, std::string(3, '\0')).empty());
+  }
+}
+
 TEST(ScannerTest, InputAboveTheLimitFailsClosed) {
   auto rules = must_compile("category: c\nrules:\n  - id: r\n    patterns: [{regex: a}]\n");
   ASSERT_TRUE(rules);
