@@ -3,16 +3,16 @@
 // The rule set is the directory named by GATEKEEPER_BENCH_RULES, else the project's rules/
 // directory, else a small built-in set (reported in the benchmark label).
 
-#include "gatekeeper/detect/normalizer.hpp"
-#include "gatekeeper/detect/rule_set.hpp"
-#include "gatekeeper/detect/scanner.hpp"
-
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <string>
+
+#include "gatekeeper/detect/normalizer.hpp"
+#include "gatekeeper/detect/rule_set.hpp"
+#include "gatekeeper/detect/scanner.hpp"
 
 namespace {
 
@@ -41,7 +41,8 @@ rules:
 
 // Prompt-like French and English text: accents, punctuation, numbers, no sensitive value.
 const char* const kParagraphs[] = {
-    "Bonjour, pourriez-vous m'aider à reformuler l'introduction de notre article sur l'épidémiologie "
+    "Bonjour, pourriez-vous m'aider à reformuler l'introduction de notre article sur "
+    "l'épidémiologie "
     "des maladies cardiovasculaires ? Nous avons analysé 1 245 dossiers entre 2015 et 2019, avec "
     "une médiane de suivi de 4,2 ans (IQR 2,1–6,3). L’objectif est d’être plus concis.\n",
     "Here is the R code I use to fit a Cox model: fit <- coxph(Surv(time, status) ~ age + sex + "
@@ -108,7 +109,8 @@ void BM_NormalizeAscii(benchmark::State& state) {
     normalize_into(text, out);
     benchmark::DoNotOptimize(out.folded.data());
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(text.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(text.size()));
 }
 BENCHMARK(BM_NormalizeAscii)->Arg(4 << 10)->Arg(256 << 10);
 
@@ -119,7 +121,8 @@ void BM_NormalizeFrench(benchmark::State& state) {
     normalize_into(text, out);
     benchmark::DoNotOptimize(out.folded.data());
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(text.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(text.size()));
 }
 BENCHMARK(BM_NormalizeFrench)->Arg(4 << 10)->Arg(256 << 10);
 
@@ -141,7 +144,8 @@ void scan_benchmark(benchmark::State& state, PrefilterKind kind) {
     }
     findings = result->size();
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(text.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(text.size()));
   state.SetLabel(loaded.source + ", " + std::to_string(loaded.rules->pattern_count()) +
                  " patterns, " + std::to_string(findings) + " findings");
 }

@@ -1,4 +1,3 @@
-#include "gatekeeper/detect/prefilter.hpp"
 #include "gatekeeper/detect/rule_set.hpp"
 
 #include <gtest/gtest.h>
@@ -6,6 +5,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+
+#include "gatekeeper/detect/prefilter.hpp"
 
 namespace gatekeeper::detect {
 namespace {
@@ -131,8 +132,8 @@ rules:
   for (const char* needle : {"'score of pattern 'pattern_1'' must be between 0 and 1 (got 1.5)",
                              "'min_score' must be between 0 and 1", "'context.boost'",
                              "'context.floor'", "'negative_context.boost'"}) {
-    EXPECT_NE(find_diagnostic(c.diagnostics, needle), nullptr)
-        << needle << "\n" << all_messages(c.diagnostics);
+    EXPECT_NE(find_diagnostic(c.diagnostics, needle), nullptr) << needle << "\n"
+                                                               << all_messages(c.diagnostics);
   }
 }
 
@@ -145,7 +146,8 @@ TEST(RuleSetTest, UnknownValidatorAndParameters) {
   EXPECT_NE(d->message.find("did you mean 'luhn'?"), std::string::npos);
   EXPECT_EQ(d->line, 7);
 
-  auto p = compile_yaml(one_rule("[0-9]+", "    validator: {name: luhn, params: {digits: \"3\"}}\n"));
+  auto p =
+      compile_yaml(one_rule("[0-9]+", "    validator: {name: luhn, params: {digits: \"3\"}}\n"));
   ASSERT_FALSE(p.result);
   EXPECT_EQ(p.result.error(), make_error_code(Errc::RuleValidatorUnknown));
   EXPECT_NE(find_diagnostic(p.diagnostics, "validator 'luhn' has no parameter 'digits'"), nullptr)
@@ -159,7 +161,8 @@ TEST(RuleSetTest, DuplicateIdsAcrossFiles) {
   specs.insert(specs.end(), more.begin(), more.end());
   auto result = RuleSet::compile(std::move(specs), {}, diagnostics);
   ASSERT_FALSE(result);
-  const Diagnostic* d = find_diagnostic(diagnostics, "duplicate rule id (first defined at a.yaml:3)");
+  const Diagnostic* d =
+      find_diagnostic(diagnostics, "duplicate rule id (first defined at a.yaml:3)");
   ASSERT_NE(d, nullptr) << all_messages(diagnostics);
   EXPECT_EQ(d->file, "b.yaml");
   EXPECT_EQ(d->rule_id, "r1");
@@ -294,9 +297,10 @@ TEST(RuleSetTest, TinyMemoryBudgetMakesTheSetTooLarge) {
 class TempDir {
  public:
   TempDir() {
-    path_ = std::filesystem::temp_directory_path() /
-            ("gatekeeper_rules_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-             "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    path_ =
+        std::filesystem::temp_directory_path() /
+        ("gatekeeper_rules_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+         "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
@@ -312,10 +316,12 @@ class TempDir {
 
 TEST(RuleSetTest, LoadReadsYamlFilesInNameOrder) {
   TempDir dir;
-  dir.write("b.yaml", "category: b\nrules:\n  - id: rule_b\n    patterns: [{regex: bbb}]\n"
-                      "    examples: {match: [bbb]}\n");
-  dir.write("a.yaml", "category: a\nrules:\n  - id: rule_a\n    patterns: [{regex: aaa}]\n"
-                      "    examples: {match: [aaa]}\n");
+  dir.write("b.yaml",
+            "category: b\nrules:\n  - id: rule_b\n    patterns: [{regex: bbb}]\n"
+            "    examples: {match: [bbb]}\n");
+  dir.write("a.yaml",
+            "category: a\nrules:\n  - id: rule_a\n    patterns: [{regex: aaa}]\n"
+            "    examples: {match: [aaa]}\n");
   dir.write("notes.txt", "not a rule file");
   Diagnostics diagnostics;
   auto result = RuleSet::load(dir.path(), {}, diagnostics);
@@ -339,7 +345,8 @@ TEST(RuleSetTest, LoadErrorsCarryTheirCode) {
   ASSERT_FALSE(syntax);
   EXPECT_EQ(syntax.error(), make_error_code(Errc::ConfigSyntax));
 
-  dir.write("a.yaml", "category: c\nrules:\n  - id: r\n    patern: x\n    patterns: [{regex: '(?<=a)b'}]\n");
+  dir.write("a.yaml",
+            "category: c\nrules:\n  - id: r\n    patern: x\n    patterns: [{regex: '(?<=a)b'}]\n");
   diagnostics.clear();
   auto invalid = RuleSet::load(dir.path(), {}, diagnostics);
   ASSERT_FALSE(invalid);
