@@ -7,6 +7,8 @@
 #include <fstream>
 
 #include "gatekeeper/detect/prefilter.hpp"
+#include "gatekeeper/detect/rule_set_impl.hpp"
+#include "gatekeeper/detect/scanner.hpp"
 
 namespace gatekeeper::detect {
 namespace {
@@ -354,6 +356,43 @@ TEST(RuleSetTest, LoadErrorsCarryTheirCode) {
   // Both the parse problem and the compile problem are reported in one run.
   EXPECT_NE(find_diagnostic(diagnostics, "unknown key 'patern'"), nullptr);
   EXPECT_NE(find_diagnostic(diagnostics, "lookbehind"), nullptr) << all_messages(diagnostics);
+}
+
+}  // namespace
+}  // namespace gatekeeper::detect
+
+namespace gatekeeper::detect {
+namespace {
+
+TEST(RuleSetTest, EmptyRuleSetCompilesAndFindsNothing) {
+  Diagnostics diagnostics;
+  auto result = RuleSet::compile({}, {}, diagnostics);
+  ASSERT_TRUE(result) << all_messages(diagnostics);
+  EXPECT_EQ((*result)->pattern_count(), 0u);
+  auto findings = scan(**result, "NIR 1 80 12 75 123 456 42");
+  ASSERT_TRUE(findings);
+  EXPECT_TRUE(findings->empty());
+}
+
+TEST(RuleSetTest, FoldPatternTouchesOnlyNonAsciiCharacters) {
+  // ASCII escapes keep their case: \D and \B are not \d and \b.
+  EXPECT_EQ(detail::fold_pattern(R"(\D\B[A-Z]Sécurité)", true), R"(\D\B[A-Z]Securite)");
+  EXPECT_EQ(detail::fold_pattern("Sécurité", false), "Sécurité");
+  // Typography is normalised like the text; punctuation it produces stays a literal.
+  EXPECT_EQ(detail::fold_pattern("a\xE2\x80\x94"
+                                 "b\xEF\xBC\x88x\xEF\xBC\x89",
+                                 false),
+            R"(a\-b\(x\))");
+  EXPECT_EQ(detail::fold_pattern("n\xC2\xB0\xC2\xA0ss", true), "n\xC2\xB0 ss");
+}
+
+TEST(RuleSetTest, SuggestionsOnlyForLikelyTypos) {
+  const std::vector<std::string_view> keys = {"patterns", "context", "negative_context"};
+  EXPECT_EQ(detail::closest("paterns", keys), "patterns");
+  EXPECT_EQ(detail::closest("contxt", keys), "context");
+  EXPECT_EQ(detail::closest("negative_contexts", keys), "negative_context");
+  EXPECT_EQ(detail::closest("zzz", keys), "");
+  EXPECT_EQ(detail::edit_distance("kitten", "sitting"), 3u);
 }
 
 }  // namespace
