@@ -344,7 +344,6 @@ std::optional<ContextSpec> Parser::parse_context(const YAML::Node& node, const s
   const char* what = negative ? "negative_context" : "context";
   ContextSpec context;
   context.where = where(node);
-  if (negative) context.boost = 0.35;
   if (node.IsSequence()) {  // shorthand: a bare word list takes every default
     read_string_list(node, rid, what, context.words);
     return context;
