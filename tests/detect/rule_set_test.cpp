@@ -71,7 +71,7 @@ rules:
   EXPECT_TRUE(c.diagnostics.empty()) << all_messages(c.diagnostics);
 }
 
-TEST(RuleSetTest, AutoPicksTheFastestPrefilterBuiltIn) {
+TEST(RuleSetTest, AutoPicksHyperscanWhenBuiltIn) {
   auto c = compile_yaml(one_rule("abc"));
   ASSERT_TRUE(c.result);
   EXPECT_EQ((*c.result)->prefilter_kind(),
