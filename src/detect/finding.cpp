@@ -4,10 +4,14 @@ namespace gatekeeper::detect {
 
 std::string_view to_string(Severity severity) noexcept {
   switch (severity) {
-    case Severity::Low: return "low";
-    case Severity::Medium: return "medium";
-    case Severity::High: return "high";
-    case Severity::Critical: return "critical";
+    case Severity::Low:
+      return "low";
+    case Severity::Medium:
+      return "medium";
+    case Severity::High:
+      return "high";
+    case Severity::Critical:
+      return "critical";
   }
   return "medium";
 }

@@ -141,8 +141,8 @@ inline int decode_utf8(const unsigned char* p, std::size_t available, char32_t& 
   }
   if (c >= 0xF0 && c <= 0xF4) {
     if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    cp = (char32_t(c & 0x07) << 18) | (char32_t(p[1] & 0x3F) << 12) |
-         (char32_t(p[2] & 0x3F) << 6) | (p[3] & 0x3F);
+    cp = (char32_t(c & 0x07) << 18) | (char32_t(p[1] & 0x3F) << 12) | (char32_t(p[2] & 0x3F) << 6) |
+         (p[3] & 0x3F);
     if (cp < 0x10000 || cp > 0x10FFFF) return 0;
     return 4;
   }
@@ -182,17 +182,36 @@ struct TextMapping {
 
 TextMapping text_mapping(char32_t cp) {
   switch (cp) {
-    case 0xA0: case 0x1680: case 0x202F: case 0x205F: case 0x3000:
+    case 0xA0:
+    case 0x1680:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
       return {TextAction::Ascii, ' '};
-    case 0x2028: case 0x2029:
+    case 0x2028:
+    case 0x2029:
       return {TextAction::Ascii, '\n'};
-    case 0xAD: case 0x180E: case 0xFEFF:
+    case 0xAD:
+    case 0x180E:
+    case 0xFEFF:
       return {TextAction::Remove, 0};
-    case 0x2018: case 0x2019: case 0x201A: case 0x201B: case 0x02BC: case 0x2032:
+    case 0x2018:
+    case 0x2019:
+    case 0x201A:
+    case 0x201B:
+    case 0x02BC:
+    case 0x2032:
       return {TextAction::Ascii, '\''};
-    case 0xAB: case 0xBB: case 0x201C: case 0x201D: case 0x201E: case 0x201F: case 0x2033:
+    case 0xAB:
+    case 0xBB:
+    case 0x201C:
+    case 0x201D:
+    case 0x201E:
+    case 0x201F:
+    case 0x2033:
       return {TextAction::Ascii, '"'};
-    case 0x2212: case 0xFE63:
+    case 0x2212:
+    case 0xFE63:
       return {TextAction::Ascii, '-'};
     default:
       break;
@@ -207,22 +226,41 @@ TextMapping text_mapping(char32_t cp) {
 
 // Accent-free lower-case spelling of Latin-1 letters U+00C0..U+00FF ("" = keep as is).
 constexpr std::array<const char*, 64> kLatin1Fold = {
-    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
-    "d", "n", "o", "o", "o", "o", "o", "",  "o", "u", "u", "u", "u", "y", "th", "ss",
-    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
-    "d", "n", "o", "o", "o", "o", "o", "",  "o", "u", "u", "u", "u", "y", "th", "y"};
+    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i",  "i",
+    "d", "n", "o", "o", "o", "o", "o",  "",  "o", "u", "u", "u", "u", "y", "th", "ss",
+    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i",  "i",
+    "d", "n", "o", "o", "o", "o", "o",  "",  "o", "u", "u", "u", "u", "y", "th", "y"};
 
 // Base letters of Latin Extended-A U+0100..U+017F, one per code point; '2' marks the
 // two-letter ligatures (Ĳ ĳ -> ij, Œ œ -> oe).
 constexpr char kLatinExtAFold[] =
-    "aaaaaa" "cccccccc" "dddd" "eeeeeeeeee" "gggggggg" "hhhh" "iiiiiiiiii" "22" "jj" "kkk"
-    "llllllllll" "nnnnnnnnn" "oooooo" "22" "rrrrrr" "ssssssss" "tttttt" "uuuuuuuuuuuu" "ww"
-    "yyy" "zzzzzz" "s";
+    "aaaaaa"
+    "cccccccc"
+    "dddd"
+    "eeeeeeeeee"
+    "gggggggg"
+    "hhhh"
+    "iiiiiiiiii"
+    "22"
+    "jj"
+    "kkk"
+    "llllllllll"
+    "nnnnnnnnn"
+    "oooooo"
+    "22"
+    "rrrrrr"
+    "ssssssss"
+    "tttttt"
+    "uuuuuuuuuuuu"
+    "ww"
+    "yyy"
+    "zzzzzz"
+    "s";
 static_assert(sizeof(kLatinExtAFold) == 0x80 + 1);
 
 // Folds a non-ASCII code point kept by the `text` view. Writes the folded bytes to `out` and
-// returns how many (0 = the character disappears); sets `same` when the result is the character's
-// own encoding or a one-to-one case mapping, so offsets can stay byte-for-byte.
+// returns how many (0 = the character disappears); sets `one_to_one` when the result is the
+// character's own encoding or a one-to-one case mapping, so offsets can stay byte-for-byte.
 int fold_code_point(char32_t cp, char* out, bool& one_to_one) {
   one_to_one = false;
   auto put = [&](const char* s) {
@@ -255,9 +293,12 @@ int fold_code_point(char32_t cp, char* out, bool& one_to_one) {
     return put(kLigatures[cp - 0xFB00]);
   } else {
     char32_t lower = cp;
-    if (cp >= 0x391 && cp <= 0x3A9 && cp != 0x3A2) lower = cp + 0x20;       // Greek
-    else if (cp >= 0x410 && cp <= 0x42F) lower = cp + 0x20;                 // Cyrillic
-    else if (cp >= 0x400 && cp <= 0x40F) lower = cp + 0x50;
+    if (cp >= 0x391 && cp <= 0x3A9 && cp != 0x3A2)
+      lower = cp + 0x20;  // Greek
+    else if (cp >= 0x410 && cp <= 0x42F)
+      lower = cp + 0x20;  // Cyrillic
+    else if (cp >= 0x400 && cp <= 0x40F)
+      lower = cp + 0x50;
     one_to_one = true;
     return encode_utf8(lower, out);
   }
@@ -355,8 +396,8 @@ void normalize_into(std::string_view input, NormalizedText& out) {
       continue;
     }
     const auto raw_end = static_cast<std::uint32_t>(i + static_cast<std::size_t>(length));
-    TextMapping mapping = cp < 0x80 ? TextMapping{TextAction::Ascii, static_cast<char>(cp)}
-                                    : text_mapping(cp);
+    TextMapping mapping =
+        cp < 0x80 ? TextMapping{TextAction::Ascii, static_cast<char>(cp)} : text_mapping(cp);
     if (mapping.action == TextAction::Ascii && mapping.ascii == '-' &&
         (cp == '-' || cp == 0x2010 || cp == 0x2011)) {
       if (std::size_t joined = joined_hyphen_end(in, n, raw_end, previous_is_letter)) {

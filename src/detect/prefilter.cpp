@@ -106,7 +106,9 @@ int on_match(unsigned int id, unsigned long long, unsigned long long, unsigned i
 class HyperscanPrefilter final : public Prefilter {
  public:
   HyperscanPrefilter(hs_database_t* db, std::vector<int> to_pattern, std::vector<int> always_run)
-      : db_(db), id_(next_database_id.fetch_add(1)), to_pattern_(std::move(to_pattern)),
+      : db_(db),
+        id_(next_database_id.fetch_add(1)),
+        to_pattern_(std::move(to_pattern)),
         always_run_(std::move(always_run)) {}
   ~HyperscanPrefilter() override {
     if (db_ != nullptr) hs_free_database(db_);
@@ -130,17 +132,16 @@ class HyperscanPrefilter final : public Prefilter {
  private:
   hs_database_t* db_;
   std::uint64_t id_;
-  std::vector<int> to_pattern_;   // Hyperscan expression id -> pattern index
-  std::vector<int> always_run_;   // patterns Hyperscan rejected: reported on every scan
+  std::vector<int> to_pattern_;  // Hyperscan expression id -> pattern index
+  std::vector<int> always_run_;  // patterns Hyperscan rejected: reported on every scan
 };
 
 }  // namespace
 
 bool hyperscan_available() noexcept { return true; }
 
-Result<std::unique_ptr<Prefilter>> make_hyperscan_prefilter(const std::vector<std::string>& patterns,
-                                                            const PrefilterOptions& options,
-                                                            std::string* error) {
+Result<std::unique_ptr<Prefilter>> make_hyperscan_prefilter(
+    const std::vector<std::string>& patterns, const PrefilterOptions& options, std::string* error) {
   unsigned flags = HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | HS_FLAG_UTF8;
   if (options.caseless) flags |= HS_FLAG_CASELESS;
   std::vector<int> accepted(patterns.size());
@@ -148,7 +149,8 @@ Result<std::unique_ptr<Prefilter>> make_hyperscan_prefilter(const std::vector<st
   std::vector<int> always_run;
 
   // Compile everything at once; when Hyperscan names the expression it cannot handle (syntax it
-  // lacks, a pattern that can match the empty string, ...), move it to the always-run list and retry.
+  // lacks, a pattern that can match the empty string, ...), move it to the always-run list and
+  // retry.
   while (!accepted.empty()) {
     std::vector<const char*> expressions;
     std::vector<unsigned> expression_flags(accepted.size(), flags);
@@ -160,10 +162,9 @@ Result<std::unique_ptr<Prefilter>> make_hyperscan_prefilter(const std::vector<st
     }
     hs_database_t* db = nullptr;
     hs_compile_error_t* compile_error = nullptr;
-    const hs_error_t rc =
-        hs_compile_multi(expressions.data(), expression_flags.data(), ids.data(),
-                         static_cast<unsigned>(expressions.size()), HS_MODE_BLOCK, nullptr, &db,
-                         &compile_error);
+    const hs_error_t rc = hs_compile_multi(expressions.data(), expression_flags.data(), ids.data(),
+                                           static_cast<unsigned>(expressions.size()), HS_MODE_BLOCK,
+                                           nullptr, &db, &compile_error);
     if (rc == HS_SUCCESS) {
       return std::unique_ptr<Prefilter>(
           new HyperscanPrefilter(db, std::move(accepted), std::move(always_run)));

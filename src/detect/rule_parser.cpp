@@ -2,9 +2,6 @@
 // here; value checks that also apply to specs built in code (ranges, regex syntax, references)
 // belong to RuleSet::compile.
 
-#include "gatekeeper/detect/rule_set.hpp"
-#include "gatekeeper/detect/rule_set_impl.hpp"
-
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -12,6 +9,9 @@
 #include <set>
 #include <sstream>
 #include <system_error>
+
+#include "gatekeeper/detect/rule_set.hpp"
+#include "gatekeeper/detect/rule_set_impl.hpp"
 
 namespace gatekeeper::detect {
 namespace detail {
@@ -50,9 +50,9 @@ namespace {
 
 const std::vector<std::string_view> kFileKeys = {"category", "description", "rules"};
 const std::vector<std::string_view> kRuleKeys = {
-    "id",        "version",  "category",  "description",      "severity", "placeholder",
-    "languages", "signal",   "case_sensitive", "patterns",    "normalize", "validator",
-    "context",   "negative_context", "combine", "score",      "min_score", "examples"};
+    "id",        "version",          "category",       "description", "severity",  "placeholder",
+    "languages", "signal",           "case_sensitive", "patterns",    "normalize", "validator",
+    "context",   "negative_context", "combine",        "score",       "min_score", "examples"};
 const std::vector<std::string_view> kPatternKeys = {"name", "regex", "score"};
 const std::vector<std::string_view> kContextKeys = {"words", "before", "after",
                                                     "mode",  "boost",  "floor"};
@@ -64,7 +64,8 @@ const std::vector<std::string_view> kExampleKeys = {"match", "no_match"};
 
 class Parser {
  public:
-  Parser(const std::string& file, Diagnostics& diagnostics) : file_(file), diagnostics_(diagnostics) {}
+  Parser(const std::string& file, Diagnostics& diagnostics)
+      : file_(file), diagnostics_(diagnostics) {}
 
   std::vector<RuleSpec> parse_document(const YAML::Node& root);
 
@@ -196,7 +197,8 @@ std::vector<RuleSpec> Parser::parse_document(const YAML::Node& root) {
   }
   check_keys(root, kFileKeys, "", "the file");
   std::string file_category;
-  if (const YAML::Node category = root["category"]) read_string(category, "", "category", file_category);
+  if (const YAML::Node category = root["category"])
+    read_string(category, "", "category", file_category);
   const YAML::Node list = root["rules"];
   if (!list) {
     report(root, "", "missing 'rules:' list");
@@ -232,14 +234,16 @@ std::optional<RuleSpec> Parser::parse_rule(const YAML::Node& node,
   rule.category = file_category;
   if (const YAML::Node n = node["version"]) read_string(n, rid, "version", rule.version);
   if (const YAML::Node n = node["category"]) read_string(n, rid, "category", rule.category);
-  if (const YAML::Node n = node["description"]) read_string(n, rid, "description", rule.description);
+  if (const YAML::Node n = node["description"])
+    read_string(n, rid, "description", rule.description);
   if (const YAML::Node n = node["severity"]) {
     std::string text;
     if (read_string(n, rid, "severity", text) && !parse_severity(text, &rule.severity)) {
       report(n, rid, "unknown severity '" + text + "'; use low, medium, high or critical");
     }
   }
-  if (const YAML::Node n = node["placeholder"]) read_string(n, rid, "placeholder", rule.placeholder);
+  if (const YAML::Node n = node["placeholder"])
+    read_string(n, rid, "placeholder", rule.placeholder);
   if (const YAML::Node n = node["languages"]) read_string_list(n, rid, "languages", rule.languages);
   if (const YAML::Node n = node["signal"]) read_bool(n, rid, "signal", rule.signal);
   if (const YAML::Node n = node["case_sensitive"]) {
@@ -340,7 +344,6 @@ std::optional<ContextSpec> Parser::parse_context(const YAML::Node& node, const s
   const char* what = negative ? "negative_context" : "context";
   ContextSpec context;
   context.where = where(node);
-  if (negative) context.boost = 0.35;
   if (node.IsSequence()) {  // shorthand: a bare word list takes every default
     read_string_list(node, rid, what, context.words);
     return context;
@@ -483,8 +486,8 @@ std::vector<RuleSpec> parse_rule_files(const std::filesystem::path& dir, Diagnos
   std::vector<RuleSpec> rules;
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
-    diagnostics.push_back({Diagnostic::Severity::Error, dir.string(), 0, 0, "",
-                           "rules directory not found"});
+    diagnostics.push_back(
+        {Diagnostic::Severity::Error, dir.string(), 0, 0, "", "rules directory not found"});
     return rules;
   }
   std::vector<std::filesystem::path> files;
@@ -507,8 +510,8 @@ std::vector<RuleSpec> parse_rule_files(const std::filesystem::path& dir, Diagnos
   for (const auto& file : files) {
     std::ifstream in(file, std::ios::binary);
     if (!in) {
-      diagnostics.push_back({Diagnostic::Severity::Error, file.string(), 0, 0, "",
-                             "cannot read the rule file"});
+      diagnostics.push_back(
+          {Diagnostic::Severity::Error, file.string(), 0, 0, "", "cannot read the rule file"});
       continue;
     }
     std::ostringstream content;

@@ -3,14 +3,14 @@
 
 #include "gatekeeper/detect/rule_set.hpp"
 
-#include "gatekeeper/detect/normalizer.hpp"
-#include "gatekeeper/detect/rule_set_impl.hpp"
-
 #include <openssl/evp.h>
 
 #include <cctype>
 #include <cstdio>
 #include <optional>
+
+#include "gatekeeper/detect/normalizer.hpp"
+#include "gatekeeper/detect/rule_set_impl.hpp"
 
 namespace gatekeeper::detect {
 namespace {
@@ -151,22 +151,22 @@ class Compiler {
 
   void error(const SourceLocation& at, const std::string& rule_id, std::string message,
              Errc code = Errc::ConfigInvalid) {
-    diagnostics_.push_back({Diagnostic::Severity::Error, at.file, at.line, at.column, rule_id,
-                            std::move(message)});
+    diagnostics_.push_back(
+        {Diagnostic::Severity::Error, at.file, at.line, at.column, rule_id, std::move(message)});
     if (first_error_ == Errc::Ok) first_error_ = code;
   }
 
   void warning(const SourceLocation& at, const std::string& rule_id, std::string message) {
-    diagnostics_.push_back({Diagnostic::Severity::Warning, at.file, at.line, at.column, rule_id,
-                            std::move(message)});
+    diagnostics_.push_back(
+        {Diagnostic::Severity::Warning, at.file, at.line, at.column, rule_id, std::move(message)});
   }
 
   void check_unit(double value, const SourceLocation& at, const std::string& rule_id,
                   std::string_view name) {
     if (!(value >= 0.0 && value <= 1.0)) {
-      error(at, rule_id,
-            "'" + std::string(name) + "' must be between 0 and 1 (got " + format_double(value) +
-                ")");
+      error(
+          at, rule_id,
+          "'" + std::string(name) + "' must be between 0 and 1 (got " + format_double(value) + ")");
     }
   }
 
@@ -180,7 +180,8 @@ class Compiler {
     out.boost = spec.boost;
     out.floor = spec.floor;
     if (spec.before < 0 || spec.after < 0) {
-      error(spec.where, rule.id, std::string("'") + what + "' before/after must be 0 or more words");
+      error(spec.where, rule.id,
+            std::string("'") + what + "' before/after must be 0 or more words");
     }
     if (spec.before == 0 && spec.after == 0) {
       warning(spec.where, rule.id,
@@ -214,12 +215,14 @@ class Compiler {
     const std::string& rid = rule.id;
 
     if (rule.category.empty()) {
-      error(rule.where, rid, "rule has no category: set 'category:' in the rule or at the top of "
-                             "the file");
+      error(rule.where, rid,
+            "rule has no category: set 'category:' in the rule or at the top of "
+            "the file");
     }
     if (rule.placeholder.empty()) {
       rule.placeholder = rule.category;
-      for (char& c : rule.placeholder) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      for (char& c : rule.placeholder)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     }
     check_unit(rule.min_score, rule.where, rid, "min_score");
     check_unit(rule.score, rule.where, rid, "score");
@@ -312,8 +315,8 @@ class Compiler {
             accepted += p;
           }
           error(spec.where, rid,
-                "validator '" + spec.name + "' has no parameter '" + name + "' (accepted: " +
-                    (accepted.empty() ? std::string("none") : accepted) + ")",
+                "validator '" + spec.name + "' has no parameter '" + name +
+                    "' (accepted: " + (accepted.empty() ? std::string("none") : accepted) + ")",
                 Errc::RuleValidatorUnknown);
         }
       }
@@ -334,8 +337,8 @@ class Compiler {
     auto resolve = [&](const std::string& target, const char* role) -> std::optional<std::size_t> {
       auto it = impl.by_id.find(target);
       if (it == impl.by_id.end()) {
-        std::string message = std::string("combination ") + role + " '" + target +
-                              "' is not a rule id";
+        std::string message =
+            std::string("combination ") + role + " '" + target + "' is not a rule id";
         const std::string suggestion = detail::closest(target, ids);
         if (!suggestion.empty()) message += "; did you mean '" + suggestion + "'?";
         error(combine.where, rule.id, std::move(message));
@@ -369,8 +372,8 @@ class Compiler {
                 std::to_string(combine.with.size()) + ")");
     }
     if (combine.window <= 0) error(combine.where, rule.id, "'window' must be a positive number");
-    compiled.required = combine.min_with == 0 ? combine.with.size()
-                                              : static_cast<std::size_t>(combine.min_with);
+    compiled.required =
+        combine.min_with == 0 ? combine.with.size() : static_cast<std::size_t>(combine.min_with);
     compiled.window = combine.window > 0 ? static_cast<std::size_t>(combine.window) : 0;
     impl.combination_order.push_back(index);
   }
@@ -396,8 +399,9 @@ class Compiler {
               ? make_hyperscan_prefilter(regexes[v], prefilter_options, &message)
               : make_re2_set_prefilter(regexes[v], prefilter_options, &message);
       if (!built && kind == PrefilterKind::Hyperscan && options_.prefilter == PrefilterKind::Auto) {
-        warning({}, "", "Hyperscan could not build the prefilter (" + message +
-                            "); using RE2::Set instead");
+        warning(
+            {}, "",
+            "Hyperscan could not build the prefilter (" + message + "); using RE2::Set instead");
         impl.kind = PrefilterKind::Re2Set;
         return build_prefilters_with_re2(impl, regexes);
       }
@@ -477,7 +481,8 @@ Result<RuleSetConstSharedPtr> RuleSet::compile(std::vector<RuleSpec> specs,
   }
 
   std::array<std::vector<std::string>, 2> view_regexes;
-  for (std::size_t i = 0; i < impl->specs.size(); ++i) compiler.compile_rule(i, *impl, view_regexes);
+  for (std::size_t i = 0; i < impl->specs.size(); ++i)
+    compiler.compile_rule(i, *impl, view_regexes);
   for (std::size_t i = 0; i < impl->specs.size(); ++i) {
     if (impl->specs[i].combine) compiler.resolve_combination(i, *impl);
   }
@@ -502,8 +507,8 @@ Result<RuleSetConstSharedPtr> RuleSet::load(const std::filesystem::path& dir,
                                             Diagnostics& diagnostics) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
-    diagnostics.push_back({Diagnostic::Severity::Error, dir.string(), 0, 0, "",
-                           "rules directory not found"});
+    diagnostics.push_back(
+        {Diagnostic::Severity::Error, dir.string(), 0, 0, "", "rules directory not found"});
     return Errc::ConfigNotFound;
   }
   const bool had_errors = has_errors(diagnostics);

@@ -1,11 +1,11 @@
 #include "gatekeeper/detect/scanner.hpp"
 
-#include "gatekeeper/detect/normalizer.hpp"
-#include "gatekeeper/detect/rule_set_impl.hpp"
-
 #include <algorithm>
 #include <limits>
 #include <map>
+
+#include "gatekeeper/detect/normalizer.hpp"
+#include "gatekeeper/detect/rule_set_impl.hpp"
 
 namespace gatekeeper::detect {
 namespace {
@@ -18,10 +18,10 @@ constexpr std::size_t kKeepBuffersBelow = 8u << 20;
 
 struct Candidate {
   std::size_t rule;
-  std::size_t pattern;      // index in the rule's patterns, or kCombinationPattern
-  std::size_t fold_start;   // span in the folded view (context, combination windows)
+  std::size_t pattern;     // index in the rule's patterns, or kCombinationPattern
+  std::size_t fold_start;  // span in the folded view (context, combination windows)
   std::size_t fold_end;
-  std::size_t raw_start;    // span in the original input
+  std::size_t raw_start;  // span in the original input
   std::size_t raw_end;
   double score;
   bool validated;
@@ -34,7 +34,8 @@ struct ScanState {
   std::vector<Candidate> candidates;
   std::vector<Candidate> combined;
   std::vector<std::size_t> order;
-  std::string value;   // candidate value after the rule's normalize pairs
+  std::vector<std::size_t> by_priority;
+  std::string value;  // candidate value after the rule's normalize pairs
   std::string swap;
 };
 
@@ -153,9 +154,8 @@ class Scan {
   template <class Range>
   static bool near_any(const Range& range, std::size_t low, std::size_t high) {
     auto [first, last] = range;
-    auto bound = std::lower_bound(first, last, high, [](const Candidate& c, std::size_t h) {
-      return c.fold_start < h;
-    });
+    auto bound = std::lower_bound(
+        first, last, high, [](const Candidate& c, std::size_t h) { return c.fold_start < h; });
     constexpr int kLookBack = 8;
     for (int k = 0; k < kLookBack && bound != first; ++k) {
       --bound;
@@ -167,14 +167,16 @@ class Scan {
   void finish(const ScanOptions& options, Findings& out) {
     auto& candidates = state_.candidates;
     if (!options.include_signals) {
-      candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
-                                      [&](const Candidate& c) { return impl_.specs[c.rule].signal; }),
-                       candidates.end());
+      candidates.erase(
+          std::remove_if(candidates.begin(), candidates.end(),
+                         [&](const Candidate& c) { return impl_.specs[c.rule].signal; }),
+          candidates.end());
     }
     auto& order = state_.order;
     order.clear();
     if (options.resolve_overlaps) {
-      std::vector<std::size_t> by_priority(candidates.size());
+      auto& by_priority = state_.by_priority;
+      by_priority.resize(candidates.size());
       for (std::size_t i = 0; i < candidates.size(); ++i) by_priority[i] = i;
       std::sort(by_priority.begin(), by_priority.end(), [&](std::size_t x, std::size_t y) {
         const Candidate& a = candidates[x];

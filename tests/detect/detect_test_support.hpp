@@ -2,13 +2,13 @@
 
 // Helpers shared by the detection tests: compile small inline YAML rule sets.
 
-#include "gatekeeper/detect/rule_set.hpp"
-#include "gatekeeper/detect/scanner.hpp"
-
 #include <gtest/gtest.h>
 
 #include <string>
 #include <string_view>
+
+#include "gatekeeper/detect/rule_set.hpp"
+#include "gatekeeper/detect/scanner.hpp"
 
 namespace gatekeeper::detect::testing {
 

@@ -127,7 +127,11 @@ TEST(NormalizerTest, EveryAsciiByteFoldsLikeTolower) {
 TEST(NormalizerTest, NirWithNbspAndZeroWidthMapsToExactBytes) {
   // "NIR 1 80 12 75 123 456 42" typed with NBSP, narrow NBSP and zero-width spaces inside.
   const std::string input =
-      "NIR\xC2\xA0" "1\xE2\x80\xAF" "80\xE2\x80\x8B" "12 75\xE2\x80\x8C" "123 456\xEF\xBB\xBF 42.";
+      "NIR\xC2\xA0"
+      "1\xE2\x80\xAF"
+      "80\xE2\x80\x8B"
+      "12 75\xE2\x80\x8C"
+      "123 456\xEF\xBB\xBF 42.";
   const NormalizedText n = normalize(input);
   EXPECT_EQ(n.text, "NIR 1 8012 75123 456 42.");
   const std::size_t s = n.text.find("1 8012");
@@ -138,7 +142,10 @@ TEST(NormalizerTest, NirWithNbspAndZeroWidthMapsToExactBytes) {
   EXPECT_EQ(re, input.find("42.") + 2);
   // The zero-width characters inside the span are covered; the NBSP before it is not.
   EXPECT_EQ(input.substr(rs, re - rs),
-            "1\xE2\x80\xAF" "80\xE2\x80\x8B" "12 75\xE2\x80\x8C" "123 456\xEF\xBB\xBF 42");
+            "1\xE2\x80\xAF"
+            "80\xE2\x80\x8B"
+            "12 75\xE2\x80\x8C"
+            "123 456\xEF\xBB\xBF 42");
   expect_text_spans_round_trip(input);
 }
 
@@ -174,7 +181,14 @@ TEST(NormalizerTest, FullwidthDigitsBecomeAscii) {
 }
 
 TEST(NormalizerTest, InvalidBytesAndNulBecomeOneSpaceEach) {
-  const std::string input = std::string("a\xFF" "b") + '\0' + "c\xC3" "d\xE2\x82" "e\xED\xA0\x80" "f\xC0\xAF";
+  const std::string input = std::string(
+                                "a\xFF"
+                                "b") +
+                            '\0' +
+                            "c\xC3"
+                            "d\xE2\x82"
+                            "e\xED\xA0\x80"
+                            "f\xC0\xAF";
   const NormalizedText n = normalize(input);
   EXPECT_EQ(n.text, "a b c d  e   f  ");
   EXPECT_EQ(n.text.size(), input.size());
@@ -187,7 +201,11 @@ TEST(NormalizerTest, InvalidBytesAndNulBecomeOneSpaceEach) {
 }
 
 TEST(NormalizerTest, QuotesDashesAndSpacesAreUnified) {
-  const std::string input = "l\xE2\x80\x99h\xC3\xB4pital \xC2\xAB" "ok\xC2\xBB a\xE2\x80\x94" "b \xE2\x88\x92" "3\xE3\x80\x80x\ty\r\n";
+  const std::string input =
+      "l\xE2\x80\x99h\xC3\xB4pital \xC2\xAB"
+      "ok\xC2\xBB a\xE2\x80\x94"
+      "b \xE2\x88\x92"
+      "3\xE3\x80\x80x\ty\r\n";
   const NormalizedText n = normalize(input);
   EXPECT_EQ(n.text, "l'h\xC3\xB4pital \"ok\" a-b -3 x\ty\r\n");
   EXPECT_EQ(n.folded, "l'hopital \"ok\" a-b -3 x\ty\r\n");
@@ -195,9 +213,13 @@ TEST(NormalizerTest, QuotesDashesAndSpacesAreUnified) {
 }
 
 TEST(NormalizerTest, HyphenatedLineBreakJoinsWords) {
-  const std::string input = "num\xC3\xA9ro d'identi-\n    fiant et s\xC3\xA9" "cu-\r\nrit\xC3\xA9";
+  const std::string input =
+      "num\xC3\xA9ro d'identi-\n    fiant et s\xC3\xA9"
+      "cu-\r\nrit\xC3\xA9";
   const NormalizedText n = normalize(input);
-  EXPECT_EQ(n.text, "num\xC3\xA9ro d'identifiant et s\xC3\xA9" "curit\xC3\xA9");
+  EXPECT_EQ(n.text,
+            "num\xC3\xA9ro d'identifiant et s\xC3\xA9"
+            "curit\xC3\xA9");
   EXPECT_EQ(n.folded, "numero d'identifiant et securite");
   const std::size_t s = n.folded.find("identifiant");
   const std::size_t e = s + std::string("identifiant").size();
@@ -216,7 +238,9 @@ TEST(NormalizerTest, HyphenIsKeptWhenNotBetweenLetters) {
 }
 
 TEST(NormalizerTest, FoldingLigaturesAndCombiningAccents) {
-  const std::string input = "Stra\xC3\x9F" "e \xC5\x92uvre e\xCC\x81t\xC3\xA9 \xEF\xAC\x81n \xCE\xA9";
+  const std::string input =
+      "Stra\xC3\x9F"
+      "e \xC5\x92uvre e\xCC\x81t\xC3\xA9 \xEF\xAC\x81n \xCE\xA9";
   const NormalizedText n = normalize(input);
   EXPECT_EQ(n.folded, "strasse oeuvre ete fin \xCF\x89");
   EXPECT_EQ(n.text, input);
@@ -241,8 +265,8 @@ TEST(NormalizerTest, FoldMatchesTheFoldedView) {
 
 TEST(NormalizerTest, NormalizeIntoReusesBuffersAndMatchesNormalize) {
   NormalizedText reused;
-  const std::string inputs[] = {"Première entrée très longue avec des accents é è à ù",
-                                "court", "", "\xFF\xFE", "ASCII only text, long enough to fill"};
+  const std::string inputs[] = {"Première entrée très longue avec des accents é è à ù", "court", "",
+                                "\xFF\xFE", "ASCII only text, long enough to fill"};
   for (const std::string& input : inputs) {
     normalize_into(input, reused);
     const NormalizedText fresh = normalize(input);
@@ -268,16 +292,38 @@ TEST(NormalizerTest, EmptyAndRemovedOnlyInputs) {
 }
 
 TEST(NormalizerTest, TextSpansRoundTripOnMixedInput) {
-  expect_text_spans_round_trip("Né le 01/02/1980 à Évry\xC2\xA0(91) \xEF\xBC\xA1\xE2\x80\x8B" "B\xFF.");
+  expect_text_spans_round_trip(
+      "Né le 01/02/1980 à Évry\xC2\xA0(91) \xEF\xBC\xA1\xE2\x80\x8B"
+      "B\xFF.");
 }
 
 // Random bytes, biased towards the characters the normaliser treats specially.
 TEST(NormalizerTest, RandomInputsNeverBreakInvariants) {
   std::mt19937 rng(20261122);
-  const std::vector<std::string> pieces = {
-      "a", "Z", "0", " ", "-", "\n", "\r\n", "\t", std::string(1, '\0'), "\xC2\xA0", "\xE2\x80\x8B",
-      "\xC2\xAD", "\xEF\xBC\x91", "\xC3\xA9", "\xC3\x89", "\xC3\x9F", "\xC5\x93", "\xE2\x80\x99",
-      "\xE2\x80\x94", "\xEF\xAC\x81", "\xCC\x81", "\xF0\x9F\x98\x80", "\xCE\xA9", "\xD0\x96"};
+  const std::vector<std::string> pieces = {"a",
+                                           "Z",
+                                           "0",
+                                           " ",
+                                           "-",
+                                           "\n",
+                                           "\r\n",
+                                           "\t",
+                                           std::string(1, '\0'),
+                                           "\xC2\xA0",
+                                           "\xE2\x80\x8B",
+                                           "\xC2\xAD",
+                                           "\xEF\xBC\x91",
+                                           "\xC3\xA9",
+                                           "\xC3\x89",
+                                           "\xC3\x9F",
+                                           "\xC5\x93",
+                                           "\xE2\x80\x99",
+                                           "\xE2\x80\x94",
+                                           "\xEF\xAC\x81",
+                                           "\xCC\x81",
+                                           "\xF0\x9F\x98\x80",
+                                           "\xCE\xA9",
+                                           "\xD0\x96"};
   for (int round = 0; round < 400; ++round) {
     std::string input;
     const int length = static_cast<int>(rng() % 64);

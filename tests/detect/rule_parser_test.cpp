@@ -1,8 +1,8 @@
-#include "gatekeeper/detect/rule_set.hpp"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
+
+#include "gatekeeper/detect/rule_set.hpp"
 
 namespace gatekeeper::detect {
 namespace {
@@ -175,14 +175,15 @@ rules:
                   "f.yaml", diagnostics);
   for (const char* key : {"categorie", "scor", "befor", "floor", "windw", "param", "matches"}) {
     EXPECT_NE(find_diagnostic(diagnostics, std::string("unknown key '") + key + "'"), nullptr)
-        << key << "\n" << all_messages(diagnostics);
+        << key << "\n"
+        << all_messages(diagnostics);
   }
 }
 
 TEST(RuleParserTest, BadYamlIsReportedWithItsPosition) {
   Diagnostics diagnostics;
-  const auto rules =
-      parse_rule_text("category: c\nrules:\n  - id: r1\n    patterns: [\n", "bad.yaml", diagnostics);
+  const auto rules = parse_rule_text("category: c\nrules:\n  - id: r1\n    patterns: [\n",
+                                     "bad.yaml", diagnostics);
   EXPECT_TRUE(rules.empty());
   ASSERT_EQ(diagnostics.size(), 1u);
   EXPECT_EQ(diagnostics[0].file, "bad.yaml");

@@ -1,4 +1,3 @@
-#include "gatekeeper/detect/prefilter.hpp"
 #include "gatekeeper/detect/rule_set.hpp"
 
 #include <gtest/gtest.h>
@@ -6,6 +5,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+
+#include "gatekeeper/detect/prefilter.hpp"
+#include "gatekeeper/detect/rule_set_impl.hpp"
+#include "gatekeeper/detect/scanner.hpp"
 
 namespace gatekeeper::detect {
 namespace {
@@ -68,7 +71,7 @@ rules:
   EXPECT_TRUE(c.diagnostics.empty()) << all_messages(c.diagnostics);
 }
 
-TEST(RuleSetTest, AutoPicksTheFastestPrefilterBuiltIn) {
+TEST(RuleSetTest, AutoPicksHyperscanWhenBuiltIn) {
   auto c = compile_yaml(one_rule("abc"));
   ASSERT_TRUE(c.result);
   EXPECT_EQ((*c.result)->prefilter_kind(),
@@ -131,8 +134,8 @@ rules:
   for (const char* needle : {"'score of pattern 'pattern_1'' must be between 0 and 1 (got 1.5)",
                              "'min_score' must be between 0 and 1", "'context.boost'",
                              "'context.floor'", "'negative_context.boost'"}) {
-    EXPECT_NE(find_diagnostic(c.diagnostics, needle), nullptr)
-        << needle << "\n" << all_messages(c.diagnostics);
+    EXPECT_NE(find_diagnostic(c.diagnostics, needle), nullptr) << needle << "\n"
+                                                               << all_messages(c.diagnostics);
   }
 }
 
@@ -145,7 +148,8 @@ TEST(RuleSetTest, UnknownValidatorAndParameters) {
   EXPECT_NE(d->message.find("did you mean 'luhn'?"), std::string::npos);
   EXPECT_EQ(d->line, 7);
 
-  auto p = compile_yaml(one_rule("[0-9]+", "    validator: {name: luhn, params: {digits: \"3\"}}\n"));
+  auto p =
+      compile_yaml(one_rule("[0-9]+", "    validator: {name: luhn, params: {digits: \"3\"}}\n"));
   ASSERT_FALSE(p.result);
   EXPECT_EQ(p.result.error(), make_error_code(Errc::RuleValidatorUnknown));
   EXPECT_NE(find_diagnostic(p.diagnostics, "validator 'luhn' has no parameter 'digits'"), nullptr)
@@ -159,7 +163,8 @@ TEST(RuleSetTest, DuplicateIdsAcrossFiles) {
   specs.insert(specs.end(), more.begin(), more.end());
   auto result = RuleSet::compile(std::move(specs), {}, diagnostics);
   ASSERT_FALSE(result);
-  const Diagnostic* d = find_diagnostic(diagnostics, "duplicate rule id (first defined at a.yaml:3)");
+  const Diagnostic* d =
+      find_diagnostic(diagnostics, "duplicate rule id (first defined at a.yaml:3)");
   ASSERT_NE(d, nullptr) << all_messages(diagnostics);
   EXPECT_EQ(d->file, "b.yaml");
   EXPECT_EQ(d->rule_id, "r1");
@@ -294,9 +299,10 @@ TEST(RuleSetTest, TinyMemoryBudgetMakesTheSetTooLarge) {
 class TempDir {
  public:
   TempDir() {
-    path_ = std::filesystem::temp_directory_path() /
-            ("gatekeeper_rules_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-             "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    path_ =
+        std::filesystem::temp_directory_path() /
+        ("gatekeeper_rules_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+         "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
@@ -312,10 +318,12 @@ class TempDir {
 
 TEST(RuleSetTest, LoadReadsYamlFilesInNameOrder) {
   TempDir dir;
-  dir.write("b.yaml", "category: b\nrules:\n  - id: rule_b\n    patterns: [{regex: bbb}]\n"
-                      "    examples: {match: [bbb]}\n");
-  dir.write("a.yaml", "category: a\nrules:\n  - id: rule_a\n    patterns: [{regex: aaa}]\n"
-                      "    examples: {match: [aaa]}\n");
+  dir.write("b.yaml",
+            "category: b\nrules:\n  - id: rule_b\n    patterns: [{regex: bbb}]\n"
+            "    examples: {match: [bbb]}\n");
+  dir.write("a.yaml",
+            "category: a\nrules:\n  - id: rule_a\n    patterns: [{regex: aaa}]\n"
+            "    examples: {match: [aaa]}\n");
   dir.write("notes.txt", "not a rule file");
   Diagnostics diagnostics;
   auto result = RuleSet::load(dir.path(), {}, diagnostics);
@@ -339,7 +347,8 @@ TEST(RuleSetTest, LoadErrorsCarryTheirCode) {
   ASSERT_FALSE(syntax);
   EXPECT_EQ(syntax.error(), make_error_code(Errc::ConfigSyntax));
 
-  dir.write("a.yaml", "category: c\nrules:\n  - id: r\n    patern: x\n    patterns: [{regex: '(?<=a)b'}]\n");
+  dir.write("a.yaml",
+            "category: c\nrules:\n  - id: r\n    patern: x\n    patterns: [{regex: '(?<=a)b'}]\n");
   diagnostics.clear();
   auto invalid = RuleSet::load(dir.path(), {}, diagnostics);
   ASSERT_FALSE(invalid);
@@ -347,6 +356,43 @@ TEST(RuleSetTest, LoadErrorsCarryTheirCode) {
   // Both the parse problem and the compile problem are reported in one run.
   EXPECT_NE(find_diagnostic(diagnostics, "unknown key 'patern'"), nullptr);
   EXPECT_NE(find_diagnostic(diagnostics, "lookbehind"), nullptr) << all_messages(diagnostics);
+}
+
+}  // namespace
+}  // namespace gatekeeper::detect
+
+namespace gatekeeper::detect {
+namespace {
+
+TEST(RuleSetTest, EmptyRuleSetCompilesAndFindsNothing) {
+  Diagnostics diagnostics;
+  auto result = RuleSet::compile({}, {}, diagnostics);
+  ASSERT_TRUE(result) << all_messages(diagnostics);
+  EXPECT_EQ((*result)->pattern_count(), 0u);
+  auto findings = scan(**result, "NIR 1 80 12 75 123 456 42");
+  ASSERT_TRUE(findings);
+  EXPECT_TRUE(findings->empty());
+}
+
+TEST(RuleSetTest, FoldPatternTouchesOnlyNonAsciiCharacters) {
+  // ASCII escapes keep their case: \D and \B are not \d and \b.
+  EXPECT_EQ(detail::fold_pattern(R"(\D\B[A-Z]Sécurité)", true), R"(\D\B[A-Z]Securite)");
+  EXPECT_EQ(detail::fold_pattern("Sécurité", false), "Sécurité");
+  // Typography is normalised like the text; punctuation it produces stays a literal.
+  EXPECT_EQ(detail::fold_pattern("a\xE2\x80\x94"
+                                 "b\xEF\xBC\x88x\xEF\xBC\x89",
+                                 false),
+            R"(a\-b\(x\))");
+  EXPECT_EQ(detail::fold_pattern("n\xC2\xB0\xC2\xA0ss", true), "n\xC2\xB0 ss");
+}
+
+TEST(RuleSetTest, SuggestionsOnlyForLikelyTypos) {
+  const std::vector<std::string_view> keys = {"patterns", "context", "negative_context"};
+  EXPECT_EQ(detail::closest("paterns", keys), "patterns");
+  EXPECT_EQ(detail::closest("contxt", keys), "context");
+  EXPECT_EQ(detail::closest("negative_contexts", keys), "negative_context");
+  EXPECT_EQ(detail::closest("zzz", keys), "");
+  EXPECT_EQ(detail::edit_distance("kitten", "sitting"), 3u);
 }
 
 }  // namespace

@@ -1,12 +1,12 @@
 #include "gatekeeper/detect/scanner.hpp"
 
-#include "detect/detect_test_support.hpp"
-#include "gatekeeper/detect/prefilter.hpp"
-
 #include <gtest/gtest.h>
 
 #include <random>
 #include <thread>
+
+#include "detect/detect_test_support.hpp"
+#include "gatekeeper/detect/prefilter.hpp"
 
 namespace gatekeeper::detect {
 namespace {
@@ -55,8 +55,8 @@ rules:
     examples: {match: ["SECURITE SOCIALE"], no_match: ["sécurité routière"]}
 )");
   ASSERT_TRUE(rules);
-  for (const std::string text : {"la Sécurité Sociale", "la SECURITE SOCIALE", "la securite sociale",
-                                 "la SÉCURITÉ\xC2\xA0SOCIALE"}) {
+  for (const std::string text : {"la Sécurité Sociale", "la SECURITE SOCIALE",
+                                 "la securite sociale", "la SÉCURITÉ\xC2\xA0SOCIALE"}) {
     const Findings findings = must_scan(*rules, text);
     ASSERT_EQ(findings.size(), 1u) << text;
     EXPECT_EQ(findings[0].start, 3u);
@@ -301,10 +301,15 @@ rules:
   ASSERT_TRUE(rules);
   std::string text = "\xFF";
   text += '\0';
-  text += "NIR\xC2\xA0" "1\xE2\x80\x8B 80\xC2\xA0" "12\xC3";
+  text +=
+      "NIR\xC2\xA0"
+      "1\xE2\x80\x8B 80\xC2\xA0"
+      "12\xC3";
   const Findings f = must_scan(*rules, text);
   ASSERT_EQ(f.size(), 1u);
-  EXPECT_EQ(covered(text, f[0]), "1\xE2\x80\x8B 80\xC2\xA0" "12");
+  EXPECT_EQ(covered(text, f[0]),
+            "1\xE2\x80\x8B 80\xC2\xA0"
+            "12");
   // Fullwidth digits are matched as digits and replaced whole.
   const std::string wide = "n\xC2\xB0 \xEF\xBC\x91 \xEF\xBC\x98\xEF\xBC\x90 12";
   const Findings w = must_scan(*rules, wide);
@@ -324,6 +329,17 @@ rules:
   const Findings f = must_scan(*rules, text);
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(covered(text, f[0]), "aaa");
+}
+
+TEST(ScannerTest, EmptyInputHasNoFinding) {
+  for (const PrefilterKind kind : {PrefilterKind::Re2Set, PrefilterKind::Auto}) {
+    RuleSetOptions options;
+    options.prefilter = kind;
+    auto rules = must_compile(kOverlapRules, options);
+    ASSERT_TRUE(rules);
+    EXPECT_TRUE(must_scan(*rules, "").empty());
+    EXPECT_TRUE(must_scan(*rules, std::string(3, '\0')).empty());
+  }
 }
 
 TEST(ScannerTest, InputAboveTheLimitFailsClosed) {
@@ -374,8 +390,8 @@ TEST(ScannerTest, StarvedPrefilterNeverReportsAMissAsClean) {
     RuleSetOptions options = roomy;
     options.max_mem = budget;
     Diagnostics diagnostics;
-    auto compiled = RuleSet::compile(parse_rule_text(yaml, "oom.yaml", diagnostics), options,
-                                     diagnostics);
+    auto compiled =
+        RuleSet::compile(parse_rule_text(yaml, "oom.yaml", diagnostics), options, diagnostics);
     if (!compiled) {
       EXPECT_EQ(compiled.error(), make_error_code(Errc::RuleSetTooLarge));
       continue;
@@ -518,9 +534,20 @@ TEST(ScannerTest, RandomBytesNeverCrashAndFindingsStayInBounds) {
   auto rules = must_compile(varied_rules());
   ASSERT_TRUE(rules);
   std::mt19937 rng(4242);
-  const std::vector<std::string> pieces = {
-      "Madame ", "diabète ", "06 12 34 56 78 ", "\xC2\xA0", "\xE2\x80\x8B", "-\n", "é", "ß",
-      "\xEF\xBC\x91", "4111 ", "a@b.fr ", "CONFIDENTIEL ", std::string(1, '\0'), "xy"};
+  const std::vector<std::string> pieces = {"Madame ",
+                                           "diabète ",
+                                           "06 12 34 56 78 ",
+                                           "\xC2\xA0",
+                                           "\xE2\x80\x8B",
+                                           "-\n",
+                                           "é",
+                                           "ß",
+                                           "\xEF\xBC\x91",
+                                           "4111 ",
+                                           "a@b.fr ",
+                                           "CONFIDENTIEL ",
+                                           std::string(1, '\0'),
+                                           "xy"};
   for (int round = 0; round < 300; ++round) {
     std::string text;
     const int length = static_cast<int>(rng() % 80);

@@ -1,13 +1,13 @@
 #pragma once
 
-#include "gatekeeper/core/error.hpp"
-#include "gatekeeper/detect/rule_set.hpp"
-
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "gatekeeper/core/error.hpp"
+#include "gatekeeper/detect/rule_set.hpp"
 
 namespace gatekeeper::detect {
 
@@ -28,8 +28,8 @@ class Prefilter {
 };
 
 struct PrefilterOptions {
-  bool caseless = false;           // the patterns run on the folded view
-  std::int64_t max_mem = 64 << 20; // RE2::Set budget (program + DFA)
+  bool caseless = false;            // the patterns run on the folded view
+  std::int64_t max_mem = 64 << 20;  // RE2::Set budget (program + DFA)
 };
 
 // Builds the prefilter for `patterns` (RE2 syntax, already checked to compile with RE2). On failure
@@ -41,9 +41,8 @@ Result<std::unique_ptr<Prefilter>> make_re2_set_prefilter(const std::vector<std:
 // Hyperscan in prefilter mode. Patterns Hyperscan cannot compile are reported as "may match" on
 // every scan, so the result is never narrower than RE2's. Returns Errc::ScanFailed when Hyperscan
 // is not built in.
-Result<std::unique_ptr<Prefilter>> make_hyperscan_prefilter(const std::vector<std::string>& patterns,
-                                                            const PrefilterOptions& options,
-                                                            std::string* error);
+Result<std::unique_ptr<Prefilter>> make_hyperscan_prefilter(
+    const std::vector<std::string>& patterns, const PrefilterOptions& options, std::string* error);
 
 // True when this build has Hyperscan (GATEKEEPER_HAVE_HYPERSCAN).
 bool hyperscan_available() noexcept;

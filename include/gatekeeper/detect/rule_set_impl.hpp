@@ -3,10 +3,6 @@
 // Internals of the compiled rule set, shared by rule_set.cpp, scanner.cpp and context.cpp.
 // Not part of the public interface: other layers use rule_set.hpp and scanner.hpp.
 
-#include "gatekeeper/detect/prefilter.hpp"
-#include "gatekeeper/detect/rule_set.hpp"
-#include "gatekeeper/detect/validators.hpp"
-
 #include <re2/re2.h>
 
 #include <algorithm>
@@ -19,15 +15,19 @@
 #include <string_view>
 #include <vector>
 
+#include "gatekeeper/detect/prefilter.hpp"
+#include "gatekeeper/detect/rule_set.hpp"
+#include "gatekeeper/detect/validators.hpp"
+
 namespace gatekeeper::detect {
 
 enum class View { Text = 0, Folded = 1 };
 
 struct CompiledPattern {
-  std::size_t rule = 0;      // index into RuleSet::Impl::specs
-  std::size_t pattern = 0;   // index into the rule's patterns
+  std::size_t rule = 0;     // index into RuleSet::Impl::specs
+  std::size_t pattern = 0;  // index into the rule's patterns
   View view = View::Folded;
-  bool has_group = false;    // group 1 is the span
+  bool has_group = false;  // group 1 is the span
   std::unique_ptr<const re2::RE2> regex;
 };
 
@@ -50,18 +50,18 @@ struct CompiledRule {
   std::optional<CompiledContext> context;
   std::optional<CompiledContext> negative_context;
   bool combination = false;
-  std::size_t anchor = 0;           // combination: rule index of the anchor
-  std::vector<std::size_t> with;    // combination: rule indices that must be near
-  std::size_t required = 0;         // combination: how many of `with` must be near
-  std::size_t window = 0;           // combination: characters either side (folded view)
+  std::size_t anchor = 0;         // combination: rule index of the anchor
+  std::vector<std::size_t> with;  // combination: rule indices that must be near
+  std::size_t required = 0;       // combination: how many of `with` must be near
+  std::size_t window = 0;         // combination: characters either side (folded view)
 };
 
 struct RuleSet::Impl {
   std::vector<RuleSpec> specs;
   std::vector<CompiledRule> rules;
   std::vector<CompiledPattern> patterns;
-  // Per view: prefilter index -> index into `patterns`, and the prefilter itself (null when the view
-  // has no pattern).
+  // Per view: prefilter index -> index into `patterns`, and the prefilter itself (null when the
+  // view has no pattern).
   std::array<std::vector<std::size_t>, 2> view_patterns;
   std::array<std::unique_ptr<Prefilter>, 2> prefilters;
   std::vector<std::size_t> combination_order;  // rule indices of combination rules
