@@ -155,6 +155,15 @@ TEST(RulesCommandTest, EvalWithoutCorpusFileExitsOne) {
   EXPECT_NE(result.err.find("missing.jsonl"), std::string::npos);
 }
 
+// The shipped pack and the shipped policy agree: every category a rule reports has its own entry.
+TEST(RulesCommandTest, ShippedRulesLintCleanAgainstShippedPolicy) {
+  const auto shipped_rules = std::filesystem::path(GATEKEEPER_SOURCE_DIR) / "rules";
+  if (!std::filesystem::is_directory(shipped_rules)) GTEST_SKIP() << "no shipped rules/";
+  const RunResult result = run({"lint"});
+  EXPECT_EQ(result.exit_code, kExitOk) << result.out;
+  EXPECT_NE(result.out.find(" 0 error(s), 0 warning(s)"), std::string::npos) << result.out;
+}
+
 TEST(RulesCommandTest, UnknownSubcommandOrMissingDirectoryExitsTwo) {
   EXPECT_EQ(run({"frobnicate"}).exit_code, kExitInvalidRules);
   EXPECT_EQ(run({}).exit_code, kExitInvalidRules);
