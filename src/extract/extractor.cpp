@@ -64,6 +64,34 @@ bool is_scannable_text(std::string_view bytes) {
          !starts_with(bytes, "%PDF");
 }
 
+// Media type of common file formats from their first bytes; empty when not recognised.
+std::string_view sniff_file_type(std::string_view bytes) {
+  struct Magic {
+    std::string_view prefix;
+    std::string_view media;
+  };
+  static constexpr std::array<Magic, 14> kMagics = {{
+      {"%PDF", "application/pdf"},
+      {"\x89PNG", "image/png"},
+      {"\xFF\xD8\xFF", "image/jpeg"},
+      {"GIF8", "image/gif"},
+      {"PK\x03\x04", "application/zip"},  // docx, xlsx, pptx, odt...
+      {"\xD0\xCF\x11\xE0", "application/x-ole-storage"},  // doc, xls, ppt
+      {"\x1F\x8B", "application/gzip"},
+      {"RIFF", "application/riff"},  // wav, webp, avi
+      {"%!PS", "application/postscript"},
+      {"{\\rtf", "application/rtf"},
+      {"ID3", "audio/mpeg"},
+      {"OggS", "audio/ogg"},
+      {"fLaC", "audio/flac"},
+      {"7z\xBC\xAF", "application/x-7z-compressed"},
+  }};
+  for (const Magic& magic : kMagics)
+    if (starts_with(bytes, magic.prefix)) return magic.media;
+  if (bytes.size() > 12 && bytes.substr(4, 4) == "ftyp") return "video/mp4";
+  return {};
+}
+
 bool looks_like_json_container(std::string_view text) {
   std::size_t first = text.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) return false;
@@ -176,7 +204,21 @@ void generic_string(Extraction& out, const std::string& value, const Location& w
       return;
     }
   }
-  if (!is_token_key(key) && is_base64_blob(value)) return base64_file(out, value, "", where);
+  if (!is_token_key(key) && is_base64_blob(value)) {
+    // A long base64 string is a text file (decoded and scanned), a known file type (cannot be
+    // inspected yet), or an opaque token (anti-bot proofs, encrypted state): scanned as it is.
+    if (auto decoded = base64_decode(value)) {
+      if (is_scannable_text(*decoded)) {
+        Location decoded_at = where;
+        decoded_at.encoding = Location::Encoding::Base64;
+        return add_decoded(out, *decoded, std::move(decoded_at));
+      }
+      if (auto media = sniff_file_type(*decoded); !media.empty()) {
+        out.uninspectable.push_back({"inline_file", std::string(media)});
+        return;
+      }
+    }
+  }
   out.segments.push_back({value, where});
 }
 

@@ -259,17 +259,22 @@ TEST(ExtractorTest, GenericJsonSkipsIdentifiersAndDecodesNestedJson) {
   expect_round_trip(payload, Endpoint::Generic, "application/json");
 }
 
-TEST(ExtractorTest, GenericBase64BlobIsDecodedOrUninspectable) {
+TEST(ExtractorTest, GenericBase64BlobIsDecodedRefusedOrKeptAsToken) {
   const std::string text(300, 'a');
-  std::string binary(300, '\0');
-  for (std::size_t i = 0; i < binary.size(); ++i) binary[i] = static_cast<char>(i * 7 + 128);
+  std::string token(300, '\0');  // opaque bytes, e.g. an anti-bot proof: no file signature
+  for (std::size_t i = 0; i < token.size(); ++i) token[i] = static_cast<char>(i * 7 + 128);
+  const std::string pdf = "%PDF-1.7\n%\xE2\xE3\xCF\xD3\n" + std::string(300, '\x01');
+  const std::string token_b64 = base64_encode(token);
   auto payload = parse_payload("application/json", R"({"a":")" + base64_encode(text) + R"(","b":")" +
-                                                       base64_encode(binary) + R"("})");
+                                                       token_b64 + R"(","c":")" + base64_encode(pdf) + R"("})");
   ASSERT_TRUE(payload.has_value());
   const Extraction x = extract_generic(*payload);
-  EXPECT_THAT(texts(x), ElementsAre(text));
+  EXPECT_THAT(texts(x), ElementsAre(text, token_b64));
+  EXPECT_EQ(x.segments[0].where.encoding, Location::Encoding::Base64);
+  EXPECT_EQ(x.segments[1].where.encoding, Location::Encoding::None);
   ASSERT_EQ(x.uninspectable.size(), 1u);
   EXPECT_EQ(x.uninspectable[0].kind, "inline_file");
+  EXPECT_EQ(x.uninspectable[0].media_type, "application/pdf");
 }
 
 TEST(ExtractorTest, GenericFormAndTextBodies) {
