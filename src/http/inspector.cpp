@@ -78,7 +78,8 @@ std::optional<std::string> strip_justification(std::string& text, std::string_vi
   if (prefix.empty()) return std::nullopt;
   std::size_t start = 0;
   while (start < text.size() && std::isspace(static_cast<unsigned char>(text[start]))) ++start;
-  if (text.compare(start, prefix.size(), prefix) != 0) return std::nullopt;
+  if (text.size() - start < prefix.size() || !iequals(std::string_view(text).substr(start, prefix.size()), prefix))
+    return std::nullopt;
   const std::size_t reason_start = start + prefix.size();
   const std::size_t eol = text.find('\n', reason_start);
   std::string reason(trim(std::string_view(text).substr(
@@ -103,6 +104,7 @@ class Inspection {
     if (snapshot.platforms) {
       auto match = snapshot.platforms->match(request.host);
       platform_ = match.platform;
+      upload_host_ = match.upload_host;
       tier_ = platform_ ? platform_->tier : snapshot.platforms->tier_for(request.host);
     }
     endpoint_ = extract::select_endpoint(platform_ ? platform_->adapter : "generic", path_);
@@ -114,6 +116,7 @@ class Inspection {
                {"user", request.client_user},
                {"platform", platform_ ? json(platform_->id) : json(nullptr)},
                {"host", request.host},
+               {"upload_host", upload_host_},
                {"method", request.method},
                {"path", path_},
                {"tier", std::string(policy::to_string(tier_))},
@@ -144,6 +147,7 @@ class Inspection {
   std::string reference_;
   std::string path_;
   const config::Platform* platform_ = nullptr;
+  bool upload_host_ = false;
   policy::Tier tier_ = policy::Tier::External;
   extract::Endpoint endpoint_ = extract::Endpoint::Generic;
   bool monitor_ = false;
