@@ -1,9 +1,9 @@
 // Cost of reading prompts out of request bodies: parse + extract, and redaction write-back.
-#include "gatekeeper/extract/extractor.hpp"
-
 #include <benchmark/benchmark.h>
 
 #include <string>
+
+#include "gatekeeper/extract/extractor.hpp"
 
 namespace {
 
@@ -16,7 +16,8 @@ std::string chat_body(std::size_t bytes) {
       "Bonjour, pouvez-vous reformuler ce paragraphe sur la méthodologie de l'étude de cohorte, "
       "en gardant les références aux critères d'inclusion et aux analyses de sensibilité ? ";
   Json messages = Json::array();
-  messages.push_back({{"role", "system"}, {"content", "Tu es un assistant de rédaction scientifique."}});
+  messages.push_back(
+      {{"role", "system"}, {"content", "Tu es un assistant de rédaction scientifique."}});
   std::size_t size = 0;
   for (int i = 0; size < bytes; ++i) {
     std::string content;
@@ -34,7 +35,8 @@ void BM_ParseAndExtractChat(benchmark::State& state) {
     auto extraction = extract::extract(extract::Endpoint::OpenAiChat, *payload);
     benchmark::DoNotOptimize(extraction.segments.data());
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(body.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(body.size()));
 }
 BENCHMARK(BM_ParseAndExtractChat)->Arg(1 << 10)->Arg(64 << 10)->Arg(1 << 20)->Arg(8 << 20);
 
@@ -45,7 +47,8 @@ void BM_GenericExtract(benchmark::State& state) {
     auto extraction = extract::extract_generic(*payload);
     benchmark::DoNotOptimize(extraction.segments.data());
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(body.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(body.size()));
 }
 BENCHMARK(BM_GenericExtract)->Arg(64 << 10)->Arg(1 << 20);
 
@@ -60,13 +63,15 @@ void BM_RedactAndReserialiseChat(benchmark::State& state) {
     auto out = extract::serialize(edited);
     benchmark::DoNotOptimize(out->data());
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(body.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(body.size()));
 }
 BENCHMARK(BM_RedactAndReserialiseChat)->Arg(64 << 10)->Arg(1 << 20);
 
 void BM_GeminiWebThreeLayerWriteBack(benchmark::State& state) {
   std::string prompt(static_cast<std::size_t>(state.range(0)), 'x');
-  Json inner = Json::array({Json::array({prompt, 0, nullptr, nullptr, nullptr, nullptr, 0}), Json::array({"fr"})});
+  Json inner = Json::array(
+      {Json::array({prompt, 0, nullptr, nullptr, nullptr, nullptr, 0}), Json::array({"fr"})});
   for (int i = 0; i < 60; ++i) inner.push_back(nullptr);
   Json outer = Json::array({nullptr, extract::dump_json(inner)});
   const std::string body = "at=AJ%3A1&f.req=" + extract::form_encode(extract::dump_json(outer));
@@ -77,7 +82,8 @@ void BM_GeminiWebThreeLayerWriteBack(benchmark::State& state) {
     auto out = extract::serialize(*payload);
     benchmark::DoNotOptimize(out->data());
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(body.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(body.size()));
 }
 BENCHMARK(BM_GeminiWebThreeLayerWriteBack)->Arg(1 << 10)->Arg(64 << 10);
 

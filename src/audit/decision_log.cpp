@@ -1,8 +1,9 @@
 #include "gatekeeper/audit/decision_log.hpp"
 
-#include <cerrno>
 #include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 namespace gatekeeper::audit {
 

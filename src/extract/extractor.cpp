@@ -7,8 +7,9 @@
 namespace gatekeeper::extract {
 namespace {
 
-constexpr int kMaxEncodedJsonLevels = 4;   // JSON inside a string inside a string...
+constexpr int kMaxEncodedJsonLevels = 4;     // JSON inside a string inside a string...
 constexpr std::size_t kMinBase64Blob = 256;  // shorter strings are scanned as text
+constexpr std::size_t kMinNumberDigits = 6;  // integers this long may be identifiers
 
 Location in_container(Location::Container container, std::size_t index) {
   Location where;
@@ -35,14 +36,50 @@ std::string lower(std::string_view text) {
 
 // Keys whose string values are identifiers or settings, never prose. Everything else is scanned.
 bool is_non_content_key(std::string_view key) {
-  static constexpr std::array<std::string_view, 44> kKeys = {
-      "model", "id", "uuid", "object", "type", "role", "parent_message_id", "parent_message_uuid",
-      "conversation_id", "conversationId", "chat_session_id", "client_stream_id", "chatId", "chat_id",
-      "messageId", "message_id", "frontend_uuid", "frontend_context_uuid", "timezone", "locale",
-      "language", "content_type", "mime_type", "mimeType", "media_type", "rendering_mode", "action",
-      "mode", "version", "file_id", "fileId", "file_uuid", "asset_pointer", "previous_response_id",
-      "tool_call_id", "call_id", "encoding_format", "detail", "format", "service_tier",
-      "reasoning_effort", "effort", "status", "websocket_request_id"};
+  static constexpr std::array<std::string_view, 44> kKeys = {"model",
+                                                             "id",
+                                                             "uuid",
+                                                             "object",
+                                                             "type",
+                                                             "role",
+                                                             "parent_message_id",
+                                                             "parent_message_uuid",
+                                                             "conversation_id",
+                                                             "conversationId",
+                                                             "chat_session_id",
+                                                             "client_stream_id",
+                                                             "chatId",
+                                                             "chat_id",
+                                                             "messageId",
+                                                             "message_id",
+                                                             "frontend_uuid",
+                                                             "frontend_context_uuid",
+                                                             "timezone",
+                                                             "locale",
+                                                             "language",
+                                                             "content_type",
+                                                             "mime_type",
+                                                             "mimeType",
+                                                             "media_type",
+                                                             "rendering_mode",
+                                                             "action",
+                                                             "mode",
+                                                             "version",
+                                                             "file_id",
+                                                             "fileId",
+                                                             "file_uuid",
+                                                             "asset_pointer",
+                                                             "previous_response_id",
+                                                             "tool_call_id",
+                                                             "call_id",
+                                                             "encoding_format",
+                                                             "detail",
+                                                             "format",
+                                                             "service_tier",
+                                                             "reasoning_effort",
+                                                             "effort",
+                                                             "status",
+                                                             "websocket_request_id"};
   return std::find(kKeys.begin(), kKeys.end(), key) != kKeys.end();
 }
 
@@ -58,7 +95,8 @@ bool is_base64_blob(std::string_view text) {
          });
 }
 
-// Decoded file bytes we can scan as text: UTF-8 without NUL, and not a PDF that happens to be ASCII.
+// Decoded file bytes we can scan as text: UTF-8 without NUL, and not a PDF that happens to be
+// ASCII.
 bool is_scannable_text(std::string_view bytes) {
   return bytes.find('\0') == std::string_view::npos && is_valid_utf8(bytes) &&
          !starts_with(bytes, "%PDF");
@@ -75,7 +113,7 @@ std::string_view sniff_file_type(std::string_view bytes) {
       {"\x89PNG", "image/png"},
       {"\xFF\xD8\xFF", "image/jpeg"},
       {"GIF8", "image/gif"},
-      {"PK\x03\x04", "application/zip"},  // docx, xlsx, pptx, odt...
+      {"PK\x03\x04", "application/zip"},                  // docx, xlsx, pptx, odt...
       {"\xD0\xCF\x11\xE0", "application/x-ole-storage"},  // doc, xls, ppt
       {"\x1F\x8B", "application/gzip"},
       {"RIFF", "application/riff"},  // wav, webp, avi
@@ -181,7 +219,8 @@ void base64_file(Extraction& out, const std::string& data, std::string media_typ
 }
 
 // A file field that may be a data URL, raw base64 or a link (links carry no content here).
-void file_field(Sink& sink, const Json* node, const JsonPointer& pointer, const std::string& media_hint) {
+void file_field(Sink& sink, const Json* node, const JsonPointer& pointer,
+                const std::string& media_hint) {
   if (!node || !node->is_string() || node->get_ref<const std::string&>().empty()) return;
   const std::string& value = node->get_ref<const std::string&>();
   if (starts_with(value, "data:")) return data_url(sink.out(), value, sink.at(pointer));
@@ -232,12 +271,22 @@ void generic_node(const Json& node, const JsonPointer& pointer, Sink& sink, int 
       }
       break;
     case Json::value_t::array:
-      for (std::size_t i = 0; i < node.size(); ++i) generic_node(node[i], pointer / i, sink, level, key);
+      for (std::size_t i = 0; i < node.size(); ++i)
+        generic_node(node[i], pointer / i, sink, level, key);
       break;
     case Json::value_t::string:
       generic_string(sink.out(), node.get_ref<const std::string&>(), sink.at(pointer), level, key);
       break;
-    default: break;
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned: {
+      // Identifiers sent as numbers ({"nir": 185057800608491}); short numbers are settings.
+      std::string digits = node.dump();
+      if (digits.size() >= kMinNumberDigits)
+        sink.out().segments.push_back({std::move(digits), sink.at(pointer)});
+      break;
+    }
+    default:
+      break;
   }
 }
 
@@ -268,8 +317,10 @@ void openai_content(const Json& content, const JsonPointer& p, Sink& sink) {
       sink.text(member(part, "text"), pp / "text");
     } else if (type == "image_url" || type == "input_image") {
       const Json* image = member(part, "image_url");
-      if (image && image->is_object()) file_field(sink, member(*image, "url"), pp / "image_url" / "url", "image/*");
-      else file_field(sink, image, pp / "image_url", "image/*");
+      if (image && image->is_object())
+        file_field(sink, member(*image, "url"), pp / "image_url" / "url", "image/*");
+      else
+        file_field(sink, image, pp / "image_url", "image/*");
     } else if (type == "input_audio") {
       const Json* audio = member(part, "input_audio");
       sink.uninspectable("inline_file", "audio/" + (audio ? string_member(*audio, "format") : ""));
@@ -281,7 +332,8 @@ void openai_content(const Json& content, const JsonPointer& p, Sink& sink) {
       file_field(sink, member(part, "file_url"), pp / "file_url", "");
     } else if (type == "file_url") {  // Perplexity: URL or raw base64
       const Json* file = member(part, "file_url");
-      if (file && file->is_object()) file_field(sink, member(*file, "url"), pp / "file_url" / "url", "");
+      if (file && file->is_object())
+        file_field(sink, member(*file, "url"), pp / "file_url" / "url", "");
     } else if (type == "document_url") {  // Mistral
       file_field(sink, member(part, "document_url"), pp / "document_url", "");
     } else {
@@ -308,8 +360,10 @@ bool openai_chat(const Json& doc, Sink& sink) {
     }
     const std::string role = string_member(message, "role");
     if (role == "assistant") continue;  // model output replayed as history
-    if (const Json* content = member(message, "content")) openai_content(*content, p / "content", sink);
-    else generic_node(message, p, sink);  // e.g. AI SDK `parts`
+    if (const Json* content = member(message, "content"))
+      openai_content(*content, p / "content", sink);
+    else
+      generic_node(message, p, sink);  // e.g. AI SDK `parts`
     ollama_images(message, sink);
   }
   return true;
@@ -385,11 +439,13 @@ void anthropic_source(const Json& source, const JsonPointer& p, Sink& sink) {
   if (type == "base64") {
     const Json* data = member(source, "data");
     if (data && data->is_string())
-      base64_file(sink.out(), data->get<std::string>(), string_member(source, "media_type"), sink.at(p / "data"));
+      base64_file(sink.out(), data->get<std::string>(), string_member(source, "media_type"),
+                  sink.at(p / "data"));
   } else if (type == "text") {
     sink.text(member(source, "data"), p / "data");
   } else if (type == "content") {
-    if (const Json* inner = member(source, "content")) anthropic_content(*inner, p / "content", sink);
+    if (const Json* inner = member(source, "content"))
+      anthropic_content(*inner, p / "content", sink);
   } else if (type != "url" && type != "file") {
     generic_node(source, p, sink);
   }
@@ -410,7 +466,8 @@ void anthropic_content(const Json& content, const JsonPointer& p, Sink& sink) {
       sink.text(member(block, "title"), bp / "title");
       sink.text(member(block, "context"), bp / "context");
     } else if (type == "tool_result") {
-      if (const Json* inner = member(block, "content")) anthropic_content(*inner, bp / "content", sink);
+      if (const Json* inner = member(block, "content"))
+        anthropic_content(*inner, bp / "content", sink);
     } else if (type == "thinking" || type == "redacted_thinking" || type == "tool_use") {
       continue;  // produced by the model
     } else {
@@ -422,13 +479,16 @@ void anthropic_content(const Json& content, const JsonPointer& p, Sink& sink) {
 bool anthropic_messages_at(const Json& body, const JsonPointer& base, Sink& sink) {
   const Json* messages = member(body, "messages");
   if (!messages || !messages->is_array()) return false;
-  if (const Json* system = member(body, "system")) anthropic_content(*system, base / "system", sink);
+  if (const Json* system = member(body, "system"))
+    anthropic_content(*system, base / "system", sink);
   for (std::size_t i = 0; i < messages->size(); ++i) {
     const Json& message = (*messages)[i];
     const JsonPointer mp = base / "messages" / i;
     if (string_member(message, "role") == "assistant") continue;
-    if (const Json* content = member(message, "content")) anthropic_content(*content, mp / "content", sink);
-    else generic_node(message, mp, sink);
+    if (const Json* content = member(message, "content"))
+      anthropic_content(*content, mp / "content", sink);
+    else
+      generic_node(message, mp, sink);
   }
   return true;
 }
@@ -439,7 +499,8 @@ bool anthropic_batches(const Json& doc, Sink& sink) {
   for (std::size_t i = 0; i < requests->size(); ++i) {
     const JsonPointer rp = JsonPointer("/requests") / i;
     const Json* params = member((*requests)[i], "params");
-    if (!params || !anthropic_messages_at(*params, rp / "params", sink)) generic_node((*requests)[i], rp, sink);
+    if (!params || !anthropic_messages_at(*params, rp / "params", sink))
+      generic_node((*requests)[i], rp, sink);
   }
   return true;
 }
@@ -461,8 +522,10 @@ void gemini_parts(const Json& holder, const JsonPointer& p, Sink& sink) {
       const Json* mime = member(*inline_data, "mime_type", "mimeType");
       if (data && data->is_string())
         base64_file(sink.out(), data->get<std::string>(),
-                    mime && mime->is_string() ? mime->get<std::string>() : "", sink.at(pp / key / "data"));
-    } else if (member(part, "file_data", "fileData") || member(part, "functionCall", "function_call")) {
+                    mime && mime->is_string() ? mime->get<std::string>() : "",
+                    sink.at(pp / key / "data"));
+    } else if (member(part, "file_data", "fileData") ||
+               member(part, "functionCall", "function_call")) {
       continue;  // a link to an uploaded file; a model-issued call
     } else {
       generic_node(part, pp, sink);
@@ -476,7 +539,7 @@ bool gemini_generate(const Json& doc, Sink& sink) {
   if (const Json* wrapped = member(doc, "generateContentRequest", "generate_content_request")) {
     request = wrapped;  // countTokens
     base = JsonPointer(member(doc, "generateContentRequest") ? "/generateContentRequest"
-                                                              : "/generate_content_request");
+                                                             : "/generate_content_request");
   }
   const Json* contents = member(*request, "contents");
   if (!contents || !contents->is_array()) return false;
@@ -488,8 +551,10 @@ bool gemini_generate(const Json& doc, Sink& sink) {
   for (const char* key : {"systemInstruction", "system_instruction"}) {
     const Json* system = member(*request, key);
     if (!system) continue;
-    if (system->is_string()) sink.text(system, base / key);
-    else gemini_parts(*system, base / key, sink);
+    if (system->is_string())
+      sink.text(system, base / key);
+    else
+      gemini_parts(*system, base / key, sink);
   }
   return true;
 }
@@ -518,7 +583,8 @@ bool chatgpt_conversation(const Json& doc, Sink& sink) {
   if (messages && messages->is_array())
     for (std::size_t i = 0; i < messages->size(); ++i)
       chatgpt_message((*messages)[i], JsonPointer("/messages") / i, sink);
-  if (partial && partial->is_object()) chatgpt_message(*partial, JsonPointer("/partial_query"), sink);
+  if (partial && partial->is_object())
+    chatgpt_message(*partial, JsonPointer("/partial_query"), sink);
   return true;
 }
 
@@ -540,9 +606,12 @@ void text_items(const Json* items, const JsonPointer& p, Sink& sink) {
   if (!items->is_array()) return generic_node(*items, p, sink);
   for (std::size_t i = 0; i < items->size(); ++i) {
     const Json& item = (*items)[i];
-    if (item.is_string()) sink.text(&item, p / i);
-    else if (string_member(item, "type") == "text") sink.text(member(item, "text"), p / i / "text");
-    else generic_node(item, p / i, sink);
+    if (item.is_string())
+      sink.text(&item, p / i);
+    else if (string_member(item, "type") == "text")
+      sink.text(member(item, "text"), p / i / "text");
+    else
+      generic_node(item, p / i, sink);
   }
 }
 
@@ -555,7 +624,8 @@ bool lechat_new_chat(const Json& doc, Sink& sink) {
     found = true;
     text_items(member(*json, "content"), p / "json" / "content", sink);
   };
-  if (member(doc, "json")) one(doc, JsonPointer());
+  if (member(doc, "json"))
+    one(doc, JsonPointer());
   else
     for (const auto& [key, call] : doc.items()) one(call, JsonPointer() / key);
   return found;
@@ -595,8 +665,8 @@ bool gemini_web(const Payload& payload, Extraction& out) {
     auto outer = parse_json(payload.form[i].value);
     if (!outer || !outer->is_array() || outer->size() < 2 || !(*outer)[1].is_string()) return false;
     auto inner = parse_json((*outer)[1].get_ref<const std::string&>());
-    if (!inner || !inner->is_array() || inner->empty() || !(*inner)[0].is_array() || (*inner)[0].empty() ||
-        !(*inner)[0][0].is_string())
+    if (!inner || !inner->is_array() || inner->empty() || !(*inner)[0].is_array() ||
+        (*inner)[0].empty() || !(*inner)[0][0].is_string())
       return false;
     Location where;
     where.container = Location::Container::FormField;
@@ -641,7 +711,8 @@ Endpoint web_endpoint(Family family, std::string_view path) {
       if (ends_with(path, "/StreamGenerate")) return Endpoint::GeminiWebStream;
       break;
     case Family::LeChat:
-      if (contains(path, "/api/trpc/") && contains(path, "message.newChat")) return Endpoint::LeChatNewChat;
+      if (contains(path, "/api/trpc/") && contains(path, "message.newChat"))
+        return Endpoint::LeChatNewChat;
       if (path == "/api/chat") return Endpoint::LeChatChat;
       break;
     case Family::DeepSeek:
@@ -651,7 +722,8 @@ Endpoint web_endpoint(Family family, std::string_view path) {
     case Family::Perplexity:
       if (ends_with(path, "/perplexity_ask")) return Endpoint::PerplexityAsk;
       break;
-    default: break;
+    default:
+      break;
   }
   return Endpoint::Generic;
 }
@@ -660,11 +732,13 @@ Endpoint api_endpoint(std::string_view path) {
   if (ends_with(path, "/messages/batches")) return Endpoint::AnthropicBatches;
   if (ends_with(path, "/messages") || ends_with(path, "/messages/count_tokens"))
     return Endpoint::AnthropicMessages;
-  if (ends_with(path, "/chat/completions") || ends_with(path, "/agents/completions") || path == "/api/chat")
+  if (ends_with(path, "/chat/completions") || ends_with(path, "/agents/completions") ||
+      path == "/api/chat")
     return Endpoint::OpenAiChat;
   if (ends_with(path, "/responses") || ends_with(path, "/responses/input_tokens"))
     return Endpoint::OpenAiResponses;
-  if (ends_with(path, "/completions") || path == "/api/generate") return Endpoint::OpenAiCompletions;
+  if (ends_with(path, "/completions") || path == "/api/generate")
+    return Endpoint::OpenAiCompletions;
   if (ends_with(path, "/embeddings") || path == "/api/embed") return Endpoint::OpenAiEmbeddings;
   if (contains(path, ":generateContent") || contains(path, ":streamGenerateContent") ||
       contains(path, ":countTokens"))
@@ -675,21 +749,35 @@ Endpoint api_endpoint(std::string_view path) {
 bool extract_json(Endpoint endpoint, const Json& doc, Sink& sink) {
   if (!doc.is_object()) return false;
   switch (endpoint) {
-    case Endpoint::OpenAiChat: return openai_chat(doc, sink);
-    case Endpoint::OpenAiResponses: return openai_responses(doc, sink);
-    case Endpoint::OpenAiCompletions: return openai_completions(doc, sink);
-    case Endpoint::OpenAiEmbeddings: return openai_embeddings(doc, sink);
-    case Endpoint::AnthropicMessages: return anthropic_messages_at(doc, JsonPointer(), sink);
-    case Endpoint::AnthropicBatches: return anthropic_batches(doc, sink);
-    case Endpoint::GeminiGenerate: return gemini_generate(doc, sink);
-    case Endpoint::ChatGptConversation: return chatgpt_conversation(doc, sink);
-    case Endpoint::ClaudeCompletion: return claude_completion(doc, sink);
-    case Endpoint::LeChatNewChat: return lechat_new_chat(doc, sink);
-    case Endpoint::LeChatChat: return lechat_chat(doc, sink);
-    case Endpoint::DeepSeekCompletion: return deepseek_completion(doc, sink);
-    case Endpoint::PerplexityAsk: return perplexity_ask(doc, sink);
+    case Endpoint::OpenAiChat:
+      return openai_chat(doc, sink);
+    case Endpoint::OpenAiResponses:
+      return openai_responses(doc, sink);
+    case Endpoint::OpenAiCompletions:
+      return openai_completions(doc, sink);
+    case Endpoint::OpenAiEmbeddings:
+      return openai_embeddings(doc, sink);
+    case Endpoint::AnthropicMessages:
+      return anthropic_messages_at(doc, JsonPointer(), sink);
+    case Endpoint::AnthropicBatches:
+      return anthropic_batches(doc, sink);
+    case Endpoint::GeminiGenerate:
+      return gemini_generate(doc, sink);
+    case Endpoint::ChatGptConversation:
+      return chatgpt_conversation(doc, sink);
+    case Endpoint::ClaudeCompletion:
+      return claude_completion(doc, sink);
+    case Endpoint::LeChatNewChat:
+      return lechat_new_chat(doc, sink);
+    case Endpoint::LeChatChat:
+      return lechat_chat(doc, sink);
+    case Endpoint::DeepSeekCompletion:
+      return deepseek_completion(doc, sink);
+    case Endpoint::PerplexityAsk:
+      return perplexity_ask(doc, sink);
     case Endpoint::GeminiWebStream:
-    case Endpoint::Generic: return false;
+    case Endpoint::Generic:
+      return false;
   }
   return false;
 }
@@ -698,21 +786,36 @@ bool extract_json(Endpoint endpoint, const Json& doc, Sink& sink) {
 
 std::string_view to_string(Endpoint endpoint) noexcept {
   switch (endpoint) {
-    case Endpoint::Generic: return "generic";
-    case Endpoint::OpenAiChat: return "openai_chat";
-    case Endpoint::OpenAiResponses: return "openai_responses";
-    case Endpoint::OpenAiCompletions: return "openai_completions";
-    case Endpoint::OpenAiEmbeddings: return "openai_embeddings";
-    case Endpoint::AnthropicMessages: return "anthropic_messages";
-    case Endpoint::AnthropicBatches: return "anthropic_batches";
-    case Endpoint::GeminiGenerate: return "gemini_generate";
-    case Endpoint::ChatGptConversation: return "chatgpt_conversation";
-    case Endpoint::ClaudeCompletion: return "claude_completion";
-    case Endpoint::GeminiWebStream: return "gemini_web_stream";
-    case Endpoint::LeChatNewChat: return "lechat_new_chat";
-    case Endpoint::LeChatChat: return "lechat_chat";
-    case Endpoint::DeepSeekCompletion: return "deepseek_completion";
-    case Endpoint::PerplexityAsk: return "perplexity_ask";
+    case Endpoint::Generic:
+      return "generic";
+    case Endpoint::OpenAiChat:
+      return "openai_chat";
+    case Endpoint::OpenAiResponses:
+      return "openai_responses";
+    case Endpoint::OpenAiCompletions:
+      return "openai_completions";
+    case Endpoint::OpenAiEmbeddings:
+      return "openai_embeddings";
+    case Endpoint::AnthropicMessages:
+      return "anthropic_messages";
+    case Endpoint::AnthropicBatches:
+      return "anthropic_batches";
+    case Endpoint::GeminiGenerate:
+      return "gemini_generate";
+    case Endpoint::ChatGptConversation:
+      return "chatgpt_conversation";
+    case Endpoint::ClaudeCompletion:
+      return "claude_completion";
+    case Endpoint::GeminiWebStream:
+      return "gemini_web_stream";
+    case Endpoint::LeChatNewChat:
+      return "lechat_new_chat";
+    case Endpoint::LeChatChat:
+      return "lechat_chat";
+    case Endpoint::DeepSeekCompletion:
+      return "deepseek_completion";
+    case Endpoint::PerplexityAsk:
+      return "perplexity_ask";
   }
   return "generic";
 }
@@ -722,18 +825,25 @@ ReplyFamily reply_family(Endpoint endpoint) noexcept {
     case Endpoint::OpenAiChat:
     case Endpoint::OpenAiResponses:
     case Endpoint::OpenAiCompletions:
-    case Endpoint::OpenAiEmbeddings: return ReplyFamily::OpenAi;
+    case Endpoint::OpenAiEmbeddings:
+      return ReplyFamily::OpenAi;
     case Endpoint::AnthropicMessages:
-    case Endpoint::AnthropicBatches: return ReplyFamily::Anthropic;
-    case Endpoint::GeminiGenerate: return ReplyFamily::Gemini;
-    case Endpoint::ChatGptConversation: return ReplyFamily::ChatGptWeb;
-    case Endpoint::ClaudeCompletion: return ReplyFamily::ClaudeWeb;
+    case Endpoint::AnthropicBatches:
+      return ReplyFamily::Anthropic;
+    case Endpoint::GeminiGenerate:
+      return ReplyFamily::Gemini;
+    case Endpoint::ChatGptConversation:
+      return ReplyFamily::ChatGptWeb;
+    case Endpoint::ClaudeCompletion:
+      return ReplyFamily::ClaudeWeb;
     case Endpoint::GeminiWebStream:
     case Endpoint::LeChatNewChat:
     case Endpoint::LeChatChat:
     case Endpoint::DeepSeekCompletion:
-    case Endpoint::PerplexityAsk: return ReplyFamily::OtherWeb;
-    case Endpoint::Generic: return ReplyFamily::Generic;
+    case Endpoint::PerplexityAsk:
+      return ReplyFamily::OtherWeb;
+    case Endpoint::Generic:
+      return ReplyFamily::Generic;
   }
   return ReplyFamily::Generic;
 }
@@ -752,7 +862,8 @@ Extraction extract_generic(const Payload& payload) {
   Extraction out;
   out.endpoint = Endpoint::Generic;
   switch (payload.kind) {
-    case PayloadKind::Empty: break;
+    case PayloadKind::Empty:
+      break;
     case PayloadKind::Json: {
       Sink root(out, in_container(Location::Container::Json, 0));
       generic_node(payload.json, JsonPointer(), root, 0, {});
@@ -768,7 +879,8 @@ Extraction extract_generic(const Payload& payload) {
       for (std::size_t i = 0; i < payload.parts.size(); ++i) {
         const MultipartPart& part = payload.parts[i];
         Location where = in_container(Location::Container::MultipartPart, i);
-        const bool is_file = part.has_filename || (!part.content_type.empty() && !is_text_like(part.content_type));
+        const bool is_file =
+            part.has_filename || (!part.content_type.empty() && !is_text_like(part.content_type));
         if (is_file) {
           // Text files are scanned like any text; other files wait for the upload inspection.
           if (is_text_like(part.content_type) && is_scannable_text(part.body) &&
@@ -786,7 +898,9 @@ Extraction extract_generic(const Payload& payload) {
     case PayloadKind::Text:
       if (!payload.text.empty()) out.segments.push_back({payload.text, Location{}});
       break;
-    case PayloadKind::Binary: out.uninspectable.push_back({"binary_body", payload.media_type}); break;
+    case PayloadKind::Binary:
+      out.uninspectable.push_back({"binary_body", payload.media_type});
+      break;
   }
   return out;
 }

@@ -64,8 +64,8 @@ HeaderValue parse_header_value(std::string_view text) {
       pos = text.find(';', pos);
     } else {
       semi = text.find(';', pos);
-      value = std::string(trim(text.substr(pos, semi == std::string_view::npos ? std::string_view::npos
-                                                                               : semi - pos)));
+      value = std::string(trim(
+          text.substr(pos, semi == std::string_view::npos ? std::string_view::npos : semi - pos)));
       pos = semi;
     }
     out.params.emplace_back(std::move(name), std::move(value));
@@ -74,7 +74,8 @@ HeaderValue parse_header_value(std::string_view text) {
 }
 
 bool is_json_media(std::string_view media) {
-  if (media.find("ndjson") != std::string_view::npos || media.find("jsonl") != std::string_view::npos ||
+  if (media.find("ndjson") != std::string_view::npos ||
+      media.find("jsonl") != std::string_view::npos ||
       media.find("json-seq") != std::string_view::npos)
     return false;
   return media.find("json") != std::string_view::npos;
@@ -82,8 +83,9 @@ bool is_json_media(std::string_view media) {
 
 bool is_binary_media(std::string_view media) {
   static constexpr std::array<std::string_view, 9> kPrefixes = {
-      "image/", "audio/", "video/", "font/", "application/pdf", "application/zip",
-      "application/vnd.", "application/x-protobuf", "application/grpc"};
+      "image/",          "audio/",          "video/",           "font/",
+      "application/pdf", "application/zip", "application/vnd.", "application/x-protobuf",
+      "application/grpc"};
   return std::any_of(kPrefixes.begin(), kPrefixes.end(),
                      [&](std::string_view p) { return media.substr(0, p.size()) == p; });
 }
@@ -96,12 +98,13 @@ Result<void> parse_form(std::string_view body, Payload& out) {
   std::size_t pos = 0;
   while (pos <= body.size()) {
     std::size_t amp = body.find('&', pos);
-    std::string_view piece = body.substr(pos, amp == std::string_view::npos ? std::string_view::npos
-                                                                           : amp - pos);
+    std::string_view piece =
+        body.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
     if (!piece.empty()) {
       std::size_t eq = piece.find('=');
       auto name = form_decode(piece.substr(0, eq));
-      auto value = form_decode(eq == std::string_view::npos ? std::string_view{} : piece.substr(eq + 1));
+      auto value =
+          form_decode(eq == std::string_view::npos ? std::string_view{} : piece.substr(eq + 1));
       if (!name || !value) return make_error_code(Errc::PayloadMalformed);
       out.form.push_back({std::move(*name), std::move(*value)});
     }
@@ -179,20 +182,31 @@ int hex_value(char c) {
   return -1;
 }
 
-const Json* find_string_node(const Json& doc, const JsonPointer& pointer) {
+const Json* find_node(const Json& doc, const JsonPointer& pointer) {
   try {
     if (!doc.contains(pointer)) return nullptr;
-    const Json& node = doc.at(pointer);
-    return node.is_string() ? &node : nullptr;
+    return &doc.at(pointer);
   } catch (const std::exception&) {
     return nullptr;
   }
 }
 
+const Json* find_string_node(const Json& doc, const JsonPointer& pointer) {
+  const Json* node = find_node(doc, pointer);
+  return node && node->is_string() ? node : nullptr;
+}
+
+// The generic extractor also reads long integers; they are replaced by a string when redacted.
+bool is_integer(const Json* node) {
+  return node && (node->is_number_integer() || node->is_number_unsigned());
+}
+
 Result<std::string> decode_leaf(const std::string& raw, const Location& where) {
   switch (where.encoding) {
-    case Location::Encoding::None: return raw;
-    case Location::Encoding::Base64: return base64_decode(raw);
+    case Location::Encoding::None:
+      return raw;
+    case Location::Encoding::Base64:
+      return base64_decode(raw);
     case Location::Encoding::DataUrlBase64:
       if (raw.compare(0, where.data_url_prefix.size(), where.data_url_prefix) != 0)
         return make_error_code(Errc::PayloadMalformed);
@@ -203,14 +217,22 @@ Result<std::string> decode_leaf(const std::string& raw, const Location& where) {
 
 std::string encode_leaf(std::string_view text, const Location& where) {
   switch (where.encoding) {
-    case Location::Encoding::None: return std::string(text);
-    case Location::Encoding::Base64: return base64_encode(text);
-    case Location::Encoding::DataUrlBase64: return where.data_url_prefix + base64_encode(text);
+    case Location::Encoding::None:
+      return std::string(text);
+    case Location::Encoding::Base64:
+      return base64_encode(text);
+    case Location::Encoding::DataUrlBase64:
+      return where.data_url_prefix + base64_encode(text);
   }
   return std::string(text);
 }
 
 Result<std::string> read_chain(const Json& doc, const Location& where, std::size_t level) {
+  const bool leaf = level + 1 == where.chain.size();
+  if (leaf && where.encoding == Location::Encoding::None) {
+    if (const Json* number = find_node(doc, where.chain[level]); is_integer(number))
+      return number->dump();
+  }
   const Json* node = find_string_node(doc, where.chain[level]);
   if (!node) return make_error_code(Errc::PayloadMalformed);
   const auto& text = node->get_ref<const std::string&>();
@@ -220,10 +242,15 @@ Result<std::string> read_chain(const Json& doc, const Location& where, std::size
   return read_chain(*inner, where, level + 1);
 }
 
-Result<void> write_chain(Json& doc, const Location& where, std::size_t level, std::string_view text) {
-  if (!find_string_node(doc, where.chain[level])) return make_error_code(Errc::PayloadMalformed);
+Result<void> write_chain(Json& doc, const Location& where, std::size_t level,
+                         std::string_view text) {
+  const bool leaf = level + 1 == where.chain.size();
+  const bool number = leaf && where.encoding == Location::Encoding::None &&
+                      is_integer(find_node(doc, where.chain[level]));
+  if (!number && !find_string_node(doc, where.chain[level]))
+    return make_error_code(Errc::PayloadMalformed);
   Json& node = doc.at(where.chain[level]);
-  if (level + 1 == where.chain.size()) {
+  if (leaf) {
     node = encode_leaf(text, where);
     return {};
   }
@@ -241,8 +268,10 @@ std::string* container_string(Payload& payload, const Location& where) {
       return where.index < payload.form.size() ? &payload.form[where.index].value : nullptr;
     case Location::Container::MultipartPart:
       return where.index < payload.parts.size() ? &payload.parts[where.index].body : nullptr;
-    case Location::Container::Body: return &payload.text;
-    case Location::Container::Json: return nullptr;
+    case Location::Container::Body:
+      return &payload.text;
+    case Location::Container::Json:
+      return nullptr;
   }
   return nullptr;
 }
@@ -252,12 +281,21 @@ std::string* container_string(Payload& payload, const Location& where) {
 std::string Location::describe() const {
   std::string out;
   switch (container) {
-    case Container::Json: out = "json"; break;
-    case Container::FormField: out = "form[" + std::to_string(index) + "]"; break;
-    case Container::MultipartPart: out = "part[" + std::to_string(index) + "]"; break;
-    case Container::Body: out = "body"; break;
+    case Container::Json:
+      out = "json";
+      break;
+    case Container::FormField:
+      out = "form[" + std::to_string(index) + "]";
+      break;
+    case Container::MultipartPart:
+      out = "part[" + std::to_string(index) + "]";
+      break;
+    case Container::Body:
+      out = "body";
+      break;
   }
-  for (std::size_t i = 0; i < chain.size(); ++i) out += (i == 0 ? ":" : " -> ") + chain[i].to_string();
+  for (std::size_t i = 0; i < chain.size(); ++i)
+    out += (i == 0 ? ":" : " -> ") + chain[i].to_string();
   if (encoding == Encoding::Base64) out += " (base64)";
   if (encoding == Encoding::DataUrlBase64) out += " (data url)";
   return out;
@@ -266,7 +304,8 @@ std::string Location::describe() const {
 Result<Json> parse_json(std::string_view text) {
   std::vector<std::unordered_set<std::string>> open_objects;
   bool rejected = false;
-  Json::parser_callback_t callback = [&](int depth, nlohmann::json::parse_event_t event, Json& parsed) {
+  Json::parser_callback_t callback = [&](int depth, nlohmann::json::parse_event_t event,
+                                         Json& parsed) {
     using Event = nlohmann::json::parse_event_t;
     switch (event) {
       case Event::object_start:
@@ -286,7 +325,8 @@ Result<Json> parse_json(std::string_view text) {
       case Event::object_end:
         if (!open_objects.empty()) open_objects.pop_back();
         break;
-      default: break;
+      default:
+        break;
     }
     return true;
   };
@@ -347,14 +387,17 @@ std::string base64_encode(std::string_view bytes) {
   std::size_t i = 0;
   for (; i + 2 < bytes.size(); i += 3) {
     unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) |
-                 (static_cast<unsigned char>(bytes[i + 1]) << 8) | static_cast<unsigned char>(bytes[i + 2]);
-    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], kAlphabet[v & 63]};
+                 (static_cast<unsigned char>(bytes[i + 1]) << 8) |
+                 static_cast<unsigned char>(bytes[i + 2]);
+    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63],
+            kAlphabet[v & 63]};
   }
   if (i + 1 == bytes.size()) {
     unsigned v = static_cast<unsigned char>(bytes[i]) << 16;
     out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], '=', '='};
   } else if (i + 2 == bytes.size()) {
-    unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) | (static_cast<unsigned char>(bytes[i + 1]) << 8);
+    unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) |
+                 (static_cast<unsigned char>(bytes[i + 1]) << 8);
     out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], '='};
   }
   return out;
@@ -368,14 +411,23 @@ Result<std::string> base64_decode(std::string_view text) {
   bool padding = false;
   for (char c : text) {
     int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+' || c == '-') v = 62;
-    else if (c == '/' || c == '_') v = 63;
-    else if (c == '=') { padding = true; continue; }
-    else if (c == '\r' || c == '\n') continue;
-    else return make_error_code(Errc::PayloadMalformed);
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '+' || c == '-')
+      v = 62;
+    else if (c == '/' || c == '_')
+      v = 63;
+    else if (c == '=') {
+      padding = true;
+      continue;
+    } else if (c == '\r' || c == '\n')
+      continue;
+    else
+      return make_error_code(Errc::PayloadMalformed);
     if (padding) return make_error_code(Errc::PayloadMalformed);
     buffer = (buffer << 6) | static_cast<unsigned>(v);
     bits += 6;
@@ -393,14 +445,27 @@ bool is_valid_utf8(std::string_view text) noexcept {
   const std::size_t n = text.size();
   while (i < n) {
     unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) { ++i; continue; }
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
     int extra;
     unsigned min;
     unsigned code;
-    if ((c & 0xE0) == 0xC0) { extra = 1; min = 0x80; code = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { extra = 2; min = 0x800; code = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { extra = 3; min = 0x10000; code = c & 0x07; }
-    else return false;
+    if ((c & 0xE0) == 0xC0) {
+      extra = 1;
+      min = 0x80;
+      code = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2;
+      min = 0x800;
+      code = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3;
+      min = 0x10000;
+      code = c & 0x07;
+    } else
+      return false;
     for (int k = 1; k <= extra; ++k) {
       if (i + k >= n) return false;
       unsigned char cc = static_cast<unsigned char>(text[i + k]);
@@ -455,16 +520,20 @@ Result<Payload> parse_payload(std::string_view content_type, std::string_view bo
     }
   }
   out.text = std::string(body);
-  out.kind = (!is_binary_media(media) && looks_textual(body)) ? PayloadKind::Text : PayloadKind::Binary;
+  out.kind =
+      (!is_binary_media(media) && looks_textual(body)) ? PayloadKind::Text : PayloadKind::Binary;
   return out;
 }
 
 Result<std::string> serialize(const Payload& payload) {
   switch (payload.kind) {
-    case PayloadKind::Empty: return std::string();
-    case PayloadKind::Json: return dump_json(payload.json);
+    case PayloadKind::Empty:
+      return std::string();
+    case PayloadKind::Json:
+      return dump_json(payload.json);
     case PayloadKind::Text:
-    case PayloadKind::Binary: return payload.text;
+    case PayloadKind::Binary:
+      return payload.text;
     case PayloadKind::Form: {
       std::string out;
       for (std::size_t i = 0; i < payload.form.size(); ++i) {

@@ -1,9 +1,5 @@
 #include "gatekeeper/http/inspector.hpp"
 
-#include "gatekeeper/detect/scanner.hpp"
-#include "gatekeeper/extract/extractor.hpp"
-#include "gatekeeper/http/local_reply.hpp"
-
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -11,6 +7,10 @@
 #include <ctime>
 #include <map>
 #include <optional>
+
+#include "gatekeeper/detect/scanner.hpp"
+#include "gatekeeper/extract/extractor.hpp"
+#include "gatekeeper/http/local_reply.hpp"
 
 namespace gatekeeper::http {
 namespace {
@@ -21,13 +21,16 @@ constexpr std::size_t kMaxJustificationBytes = 200;
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
          });
 }
 
 std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+    text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.remove_suffix(1);
   return text;
 }
 
@@ -39,13 +42,15 @@ const std::string* header(const HeaderList& headers, std::string_view name) {
 
 std::string iso_timestamp() {
   const auto now = std::chrono::system_clock::now();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::time_t seconds = std::chrono::system_clock::to_time_t(now);
   std::tm utc{};
   gmtime_r(&seconds, &utc);
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
-                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(ms));
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                static_cast<int>(ms));
   return buffer;
 }
 
@@ -78,7 +83,8 @@ std::optional<std::string> strip_justification(std::string& text, std::string_vi
   if (prefix.empty()) return std::nullopt;
   std::size_t start = 0;
   while (start < text.size() && std::isspace(static_cast<unsigned char>(text[start]))) ++start;
-  if (text.size() - start < prefix.size() || !iequals(std::string_view(text).substr(start, prefix.size()), prefix))
+  if (text.size() - start < prefix.size() ||
+      !iequals(std::string_view(text).substr(start, prefix.size()), prefix))
     return std::nullopt;
   const std::size_t reason_start = start + prefix.size();
   const std::size_t eol = text.find('\n', reason_start);
@@ -92,7 +98,7 @@ struct ScannedSegment {
   extract::Segment segment;
   std::optional<std::string> justification;  // present when the segment started with the prefix
   detect::Findings findings;
-  std::vector<policy::Action> actions;       // parallel to findings
+  std::vector<policy::Action> actions;  // parallel to findings
 };
 
 class Inspection {
@@ -136,10 +142,11 @@ class Inspection {
  private:
   InspectOutcome fail(ReplyReason reason, Errc error, std::string detail_fr, std::string detail_en);
   InspectOutcome reply(ReplyContent content, policy::Action action, policy::Action would_action);
-  InspectOutcome forward(extract::Payload& payload, std::vector<ScannedSegment>& segments, bool redact,
-                         policy::Action action, policy::Action would_action);
+  InspectOutcome forward(extract::Payload& payload, std::vector<ScannedSegment>& segments,
+                         bool redact, policy::Action action, policy::Action would_action);
   ReplyContent content_for(ReplyReason reason) const;
-  void record_findings(const std::vector<ScannedSegment>& segments, const policy::Decision& decision);
+  void record_findings(const std::vector<ScannedSegment>& segments,
+                       const policy::Decision& decision);
   void record_justification(const std::vector<ScannedSegment>& segments);
 
   const config::Snapshot& snapshot_;
@@ -168,9 +175,11 @@ ReplyContent Inspection::content_for(ReplyReason reason) const {
   return content;
 }
 
-InspectOutcome Inspection::reply(ReplyContent content, policy::Action action, policy::Action would_action) {
+InspectOutcome Inspection::reply(ReplyContent content, policy::Action action,
+                                 policy::Action would_action) {
   const std::string* accept = header(request_.headers, "accept");
-  LocalReply local = make_local_reply(extract::reply_family(endpoint_), accept ? *accept : "", content);
+  LocalReply local =
+      make_local_reply(extract::reply_family(endpoint_), accept ? *accept : "", content);
   InspectOutcome outcome;
   outcome.kind = InspectOutcome::Kind::Reply;
   outcome.status = local.status;
@@ -187,7 +196,8 @@ InspectOutcome Inspection::reply(ReplyContent content, policy::Action action, po
   return outcome;
 }
 
-InspectOutcome Inspection::fail(ReplyReason reason, Errc error, std::string detail_fr, std::string detail_en) {
+InspectOutcome Inspection::fail(ReplyReason reason, Errc error, std::string detail_fr,
+                                std::string detail_en) {
   ReplyContent content = content_for(reason);
   content.detail_fr = std::move(detail_fr);
   content.detail_en = std::move(detail_en);
@@ -195,7 +205,8 @@ InspectOutcome Inspection::fail(ReplyReason reason, Errc error, std::string deta
   return reply(std::move(content), policy::Action::Block, policy::Action::Block);
 }
 
-void Inspection::record_findings(const std::vector<ScannedSegment>& segments, const policy::Decision& decision) {
+void Inspection::record_findings(const std::vector<ScannedSegment>& segments,
+                                 const policy::Decision& decision) {
   struct Summary {
     std::string category;
     int count = 0;
@@ -237,20 +248,22 @@ void Inspection::record_justification(const std::vector<ScannedSegment>& segment
 }
 
 InspectOutcome Inspection::forward(extract::Payload& payload, std::vector<ScannedSegment>& segments,
-                                   bool redact, policy::Action action, policy::Action would_action) {
+                                   bool redact, policy::Action action,
+                                   policy::Action would_action) {
   bool modified = false;
   policy::Redactor redactor;  // one per request: the same value gets the same placeholder
   for (auto& scanned : segments) {
-    const bool redacts =
-        redact && std::find(scanned.actions.begin(), scanned.actions.end(), policy::Action::Redact) !=
-                      scanned.actions.end();
+    const bool redacts = redact && std::find(scanned.actions.begin(), scanned.actions.end(),
+                                             policy::Action::Redact) != scanned.actions.end();
     if (!redacts && !scanned.justification) continue;
-    std::string text = redacts ? redactor.redact(scanned.segment.text, scanned.findings, scanned.actions)
-                               : scanned.segment.text;
+    std::string text =
+        redacts ? redactor.redact(scanned.segment.text, scanned.findings, scanned.actions)
+                : scanned.segment.text;
     if (auto written = extract::write_text(payload, scanned.segment.where, text); !written)
-      return fail(ReplyReason::Failure, written.error() == Errc::PayloadMalformed ? Errc::PayloadMalformed
-                                                                                 : Errc::ScanFailed,
-                  "réécriture de la requête impossible", "the request could not be rewritten");
+      return fail(
+          ReplyReason::Failure,
+          written.error() == Errc::PayloadMalformed ? Errc::PayloadMalformed : Errc::ScanFailed,
+          "réécriture de la requête impossible", "the request could not be rewritten");
     modified = true;
   }
   InspectOutcome outcome;
@@ -260,8 +273,8 @@ InspectOutcome Inspection::forward(extract::Payload& payload, std::vector<Scanne
   if (modified) {
     auto body = extract::serialize(payload);
     if (!body)
-      return fail(ReplyReason::Failure, Errc::PayloadMalformed, "réécriture de la requête impossible",
-                  "the request could not be rewritten");
+      return fail(ReplyReason::Failure, Errc::PayloadMalformed,
+                  "réécriture de la requête impossible", "the request could not be rewritten");
     outcome.body = std::move(*body);
     // The session recomputes Content-Length from the new body.
     for (const auto& [name, value] : request_.headers)
@@ -304,9 +317,10 @@ InspectOutcome Inspection::run() {
                 "the request body does not match its declared format");
 
   extract::Extraction extraction = extract::extract(endpoint_, *payload);
-  endpoint_ = extraction.endpoint == extract::Endpoint::Generic && endpoint_ != extract::Endpoint::Generic
-                  ? endpoint_  // keep the reply shape of the platform's endpoint
-                  : extraction.endpoint;
+  endpoint_ =
+      extraction.endpoint == extract::Endpoint::Generic && endpoint_ != extract::Endpoint::Generic
+          ? endpoint_  // keep the reply shape of the platform's endpoint
+          : extraction.endpoint;
   record_["endpoint"] = std::string(extract::to_string(extraction.endpoint));
   if (!extraction.uninspectable.empty()) {
     json items = json::array();
@@ -326,7 +340,7 @@ InspectOutcome Inspection::run() {
     bytes += scanned.segment.text.size();
     auto findings = detect::scan(*snapshot_.rules, scanned.segment.text);
     if (!findings) {
-      const Errc error = findings.error() == Errc::InputTooLarge   ? Errc::InputTooLarge
+      const Errc error = findings.error() == Errc::InputTooLarge     ? Errc::InputTooLarge
                          : findings.error() == Errc::ScanOutOfMemory ? Errc::ScanOutOfMemory
                                                                      : Errc::ScanFailed;
       record_["segments"] = segments.size();
@@ -344,8 +358,9 @@ InspectOutcome Inspection::run() {
   std::size_t next = 0;
   for (auto& scanned : segments) {
     for (std::size_t i = 0; i < scanned.findings.size(); ++i, ++next)
-      scanned.actions.push_back(next < decision.finding_actions.size() ? decision.finding_actions[next]
-                                                                       : policy::Action::Block);
+      scanned.actions.push_back(next < decision.finding_actions.size()
+                                    ? decision.finding_actions[next]
+                                    : policy::Action::Block);
   }
   record_findings(segments, decision);
   record_justification(segments);
@@ -353,7 +368,8 @@ InspectOutcome Inspection::run() {
   // Content that cannot be inspected blocks like a finding would, unless monitoring.
   policy::Action would_action = decision.would_action;
   if (!extraction.uninspectable.empty()) would_action = policy::Action::Block;
-  if (monitor_) return forward(*payload, segments, /*redact=*/false, policy::Action::Log, would_action);
+  if (monitor_)
+    return forward(*payload, segments, /*redact=*/false, policy::Action::Log, would_action);
 
   auto notices = [&] {
     std::vector<CategoryNotice> out;
@@ -396,7 +412,8 @@ InspectOutcome Inspection::run() {
       bool justified = true;
       for (const auto& scanned : segments)
         for (auto action : scanned.actions)
-          if (action == policy::Action::Warn && (!scanned.justification || scanned.justification->empty()))
+          if (action == policy::Action::Warn &&
+              (!scanned.justification || scanned.justification->empty()))
             justified = false;
       if (!justified) {
         ReplyContent content = content_for(ReplyReason::NeedsJustification);
@@ -404,7 +421,8 @@ InspectOutcome Inspection::run() {
         return reply(std::move(content), policy::Action::Warn, policy::Action::Warn);
       }
       record_["overridden"] = true;
-      return forward(*payload, segments, /*redact=*/true, policy::Action::Warn, policy::Action::Warn);
+      return forward(*payload, segments, /*redact=*/true, policy::Action::Warn,
+                     policy::Action::Warn);
     }
     default:
       return forward(*payload, segments, /*redact=*/true, decision.action, decision.would_action);
@@ -422,7 +440,8 @@ InspectOutcome inspect(const config::Snapshot& snapshot, const InspectRequest& r
     outcome.kind = InspectOutcome::Kind::Reply;
     outcome.status = 403;
     outcome.action = policy::Action::Block;
-    outcome.reply_headers = {{"Content-Type", "text/plain; charset=utf-8"}, {"Cache-Control", "no-store"}};
+    outcome.reply_headers = {{"Content-Type", "text/plain; charset=utf-8"},
+                             {"Cache-Control", "no-store"}};
     outcome.reply_body =
         "[Gatekeeper] Envoi bloqué par précaution : erreur interne.\n"
         "[Gatekeeper] Request blocked as a precaution: internal error.\n";
@@ -437,8 +456,10 @@ bool needs_inspection(std::string_view method, const HeaderList& headers) {
   for (const auto& [name, value] : headers) {
     if (!iequals(name, "content-length")) continue;
     std::string_view length = trim(value);
-    if (length.empty() || !std::all_of(length.begin(), length.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      return true;  // unparsable: inspect (and let the session reject it) rather than pass it through
+    if (length.empty() ||
+        !std::all_of(length.begin(), length.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return true;  // unparsable: inspect (and let the session reject it) rather than pass it
+                    // through
     if (length.find_first_not_of('0') != std::string_view::npos) return true;
   }
   return false;

@@ -1,19 +1,20 @@
 #include "gatekeeper/audit/decision_log.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 namespace gatekeeper::audit {
 namespace {
 
 std::filesystem::path temp_log(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("gk-decision-log-" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("gk-decision-log-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   return dir / "sub" / name;
 }
@@ -49,12 +50,13 @@ TEST(DecisionLogTest, ConcurrentWritersNeverInterleave) {
   for (int t = 0; t < kThreads; ++t)
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i)
-        ASSERT_TRUE((*log)->append({{"thread", t}, {"i", i}, {"pad", std::string(500, 'x')}}).has_value());
+        ASSERT_TRUE(
+            (*log)->append({{"thread", t}, {"i", i}, {"pad", std::string(500, 'x')}}).has_value());
     });
   for (auto& thread : threads) thread.join();
   const auto lines = read_lines(file);
   ASSERT_EQ(lines.size(), static_cast<std::size_t>(kThreads * kPerThread));
-  for (const auto& line : lines) EXPECT_NO_THROW((void)nlohmann::json::parse(line));
+  for (const auto& line : lines) EXPECT_TRUE(nlohmann::json::accept(line)) << line;
   std::filesystem::remove_all(file.parent_path().parent_path());
 }
 

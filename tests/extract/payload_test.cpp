@@ -8,7 +8,8 @@ namespace gatekeeper::extract {
 namespace {
 
 TEST(PayloadTest, CompactJsonReserialisesByteIdenticalWithKeyOrder) {
-  const std::string body = R"({"model":"m","messages":[{"role":"user","content":"é ok"}],"a":1.5,"b":null})";
+  const std::string body =
+      R"({"model":"m","messages":[{"role":"user","content":"é ok"}],"a":1.5,"b":null})";
   auto payload = parse_payload("application/json; charset=utf-8", body);
   ASSERT_TRUE(payload.has_value());
   EXPECT_EQ(payload->kind, PayloadKind::Json);
@@ -75,7 +76,8 @@ TEST(PayloadTest, FormFieldsDecodeAndReencode) {
 
 TEST(PayloadTest, MultipartRoundTripIsByteIdentical) {
   const std::string body =
-      "preamble\r\n--XyZ\r\nContent-Disposition: form-data; name=\"data\"\r\n\r\n{\"inputs\":\"hi\"}\r\n"
+      "preamble\r\n--XyZ\r\nContent-Disposition: form-data; "
+      "name=\"data\"\r\n\r\n{\"inputs\":\"hi\"}\r\n"
       "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n"
       "Content-Type: application/pdf\r\n\r\n%PDF-1.4\r\n--XyZ--\r\n";
   auto payload = parse_payload("multipart/form-data; boundary=\"XyZ\"", body);

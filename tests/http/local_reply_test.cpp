@@ -48,9 +48,10 @@ TEST(LocalReplyTest, ReferenceIdFormatAndRandomness) {
 
 TEST(LocalReplyTest, MessageIsBilingualAndNamesCategoriesReasonAlternativeReference) {
   const std::string message = reply_message(blocked_content());
-  for (const char* part : {"Envoi bloqué", "Request blocked", "identifiant de santé", "health identifier",
-                           "raison politique", "policy reason", "utilisez l'IA interne", "use the internal AI",
-                           "GK-20261122-5F3A9C", "ChatGPT"})
+  for (const char* part :
+       {"Envoi bloqué", "Request blocked", "identifiant de santé", "health identifier",
+        "raison politique", "policy reason", "utilisez l'IA interne", "use the internal AI",
+        "GK-20261122-5F3A9C", "ChatGPT"})
     EXPECT_NE(message.find(part), std::string::npos) << part;
 }
 
@@ -63,19 +64,22 @@ TEST(LocalReplyTest, WarnExplainsTheJustificationPrefix) {
 }
 
 TEST(LocalReplyTest, OpenAiShape) {
-  const LocalReply reply = make_local_reply(ReplyFamily::OpenAi, "application/json", blocked_content());
+  const LocalReply reply =
+      make_local_reply(ReplyFamily::OpenAi, "application/json", blocked_content());
   EXPECT_EQ(reply.status, 403);
   expect_common_headers(reply);
   const json body = json::parse(reply.body);
   EXPECT_EQ(body["error"]["type"], "gatekeeper_blocked");
   EXPECT_EQ(body["error"]["code"], "blocked_by_policy");
   EXPECT_TRUE(body["error"]["param"].is_null());
-  EXPECT_NE(body["error"]["message"].get<std::string>().find("GK-20261122-5F3A9C"), std::string::npos);
+  EXPECT_NE(body["error"]["message"].get<std::string>().find("GK-20261122-5F3A9C"),
+            std::string::npos);
 }
 
 TEST(LocalReplyTest, ApiShapesIgnoreEventStreamAccept) {
   // SDKs check the status before reading a stream: an API always gets its JSON error.
-  const LocalReply anthropic = make_local_reply(ReplyFamily::Anthropic, "text/event-stream", blocked_content());
+  const LocalReply anthropic =
+      make_local_reply(ReplyFamily::Anthropic, "text/event-stream", blocked_content());
   EXPECT_EQ(anthropic.status, 403);
   const json a = json::parse(anthropic.body);
   EXPECT_EQ(a["type"], "error");
@@ -109,7 +113,8 @@ std::vector<json> sse_data(const std::string& body) {
 }
 
 TEST(LocalReplyTest, ChatGptWebGetsAnAssistantMessageEvent) {
-  const LocalReply reply = make_local_reply(ReplyFamily::ChatGptWeb, "text/event-stream", blocked_content());
+  const LocalReply reply =
+      make_local_reply(ReplyFamily::ChatGptWeb, "text/event-stream", blocked_content());
   EXPECT_EQ(reply.status, 200);
   EXPECT_EQ(header_of(reply, "Content-Type").rfind("text/event-stream", 0), 0u);
   expect_common_headers(reply);
@@ -122,20 +127,23 @@ TEST(LocalReplyTest, ChatGptWebGetsAnAssistantMessageEvent) {
 }
 
 TEST(LocalReplyTest, ClaudeWebGetsAContentBlockDelta) {
-  const LocalReply reply = make_local_reply(ReplyFamily::ClaudeWeb, "text/event-stream", blocked_content());
+  const LocalReply reply =
+      make_local_reply(ReplyFamily::ClaudeWeb, "text/event-stream", blocked_content());
   EXPECT_EQ(reply.status, 200);
   bool delta = false;
   for (const json& event : sse_data(reply.body))
     if (event["type"] == "content_block_delta") {
       delta = true;
-      EXPECT_NE(event["delta"]["text"].get<std::string>().find("GK-20261122-5F3A9C"), std::string::npos);
+      EXPECT_NE(event["delta"]["text"].get<std::string>().find("GK-20261122-5F3A9C"),
+                std::string::npos);
     }
   EXPECT_TRUE(delta);
   EXPECT_NE(reply.body.find("event: message_stop"), std::string::npos);
 }
 
 TEST(LocalReplyTest, OtherWebStreamsGetAGenericErrorEvent) {
-  const LocalReply reply = make_local_reply(ReplyFamily::OtherWeb, "text/event-stream", blocked_content());
+  const LocalReply reply =
+      make_local_reply(ReplyFamily::OtherWeb, "text/event-stream", blocked_content());
   const auto events = sse_data(reply.body);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0]["error"]["reference"], "GK-20261122-5F3A9C");
@@ -145,7 +153,8 @@ TEST(LocalReplyTest, OtherWebStreamsGetAGenericErrorEvent) {
 TEST(LocalReplyTest, NavigationsGetAnEscapedHtmlPage) {
   ReplyContent content = blocked_content();
   content.platform_name = "<script>x</script>";
-  const LocalReply reply = make_local_reply(ReplyFamily::Generic, "text/html,application/xhtml+xml", content);
+  const LocalReply reply =
+      make_local_reply(ReplyFamily::Generic, "text/html,application/xhtml+xml", content);
   EXPECT_EQ(reply.status, 403);
   EXPECT_EQ(header_of(reply, "Content-Type").rfind("text/html", 0), 0u);
   EXPECT_NE(reply.body.find("Envoi bloqué"), std::string::npos);

@@ -1,12 +1,11 @@
 #pragma once
 
-#include "gatekeeper/core/error.hpp"
-
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "gatekeeper/core/error.hpp"
 
 namespace gatekeeper::audit {
 

@@ -1,10 +1,10 @@
 #pragma once
 
-#include "gatekeeper/extract/payload.hpp"
-
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "gatekeeper/extract/payload.hpp"
 
 namespace gatekeeper::extract {
 

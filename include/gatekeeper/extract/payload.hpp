@@ -1,13 +1,12 @@
 #pragma once
 
-#include "gatekeeper/core/error.hpp"
-
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "gatekeeper/core/error.hpp"
 
 namespace gatekeeper::extract {
 
@@ -31,9 +30,9 @@ struct FormField {
 };
 
 struct MultipartPart {
-  std::string raw_headers;   // header block as received, without the blank line
-  std::string name;          // Content-Disposition name
-  std::string filename;      // Content-Disposition filename; empty for plain fields
+  std::string raw_headers;  // header block as received, without the blank line
+  std::string name;         // Content-Disposition name
+  std::string filename;     // Content-Disposition filename; empty for plain fields
   bool has_filename = false;
   std::string content_type;  // lower-case media type, empty when absent
   std::string body;
@@ -49,7 +48,7 @@ struct Payload {
   std::string preamble;  // bytes before the first delimiter
   std::string epilogue;  // bytes after the close delimiter (including its line break)
   std::vector<MultipartPart> parts;
-  std::string text;      // Text and Binary
+  std::string text;  // Text and Binary
 };
 
 // Where a text segment lives, precisely enough to write a replacement back.

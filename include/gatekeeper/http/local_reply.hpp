@@ -1,21 +1,21 @@
 #pragma once
 
-#include "gatekeeper/extract/extractor.hpp"
-#include "gatekeeper/http/inspector.hpp"
-
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "gatekeeper/extract/extractor.hpp"
+#include "gatekeeper/http/inspector.hpp"
 
 namespace gatekeeper::http {
 
 // Why the proxy answers instead of the platform.
 enum class ReplyReason {
-  Blocked,        // the policy blocks what was found
+  Blocked,             // the policy blocks what was found
   NeedsJustification,  // the policy warns: the user may resend with a justification
-  Uninspectable,  // a file or binary content that cannot be checked yet
-  TooLarge,       // the body exceeds the inspection limit
-  Failure,        // the inspection itself failed (encoding, malformed body, scan error): fail closed
+  Uninspectable,       // a file or binary content that cannot be checked yet
+  TooLarge,            // the body exceeds the inspection limit
+  Failure,  // the inspection itself failed (encoding, malformed body, scan error): fail closed
 };
 
 // What the user is told about one category (labels from the policy, never the matched values).
@@ -51,6 +51,7 @@ std::string reply_message(const ReplyContent& content);
 // A reply in the shape the client expects, so that SDKs raise a readable error and web apps show
 // the message: the API's own error JSON (OpenAI, Anthropic, Gemini), a server-sent event the web
 // app renders (when `accept` asks for text/event-stream), or an HTML page for navigations.
-LocalReply make_local_reply(extract::ReplyFamily family, std::string_view accept, const ReplyContent& content);
+LocalReply make_local_reply(extract::ReplyFamily family, std::string_view accept,
+                            const ReplyContent& content);
 
 }  // namespace gatekeeper::http
