@@ -506,8 +506,9 @@ Result<Payload> parse_payload(std::string_view content_type, std::string_view bo
     if (auto parsed = parse_multipart(body, *boundary, out); !parsed) return parsed.error();
     return out;
   }
-  if (media.empty()) {
-    // Untyped body: JSON if it is JSON, otherwise judged on its bytes.
+  if (media.empty() || media == "text/plain") {
+    // Untyped body, or JSON sent as text/plain (fetch without preflight, sendBeacon): JSON if it
+    // is JSON, otherwise judged on its bytes.
     std::string_view trimmed = body;
     while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.front())))
       trimmed.remove_prefix(1);

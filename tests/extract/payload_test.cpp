@@ -48,6 +48,9 @@ TEST(PayloadTest, UntypedBodyIsSniffed) {
   auto json = parse_payload("", R"({"q":"x"})");
   ASSERT_TRUE(json.has_value());
   EXPECT_EQ(json->kind, PayloadKind::Json);
+  auto beacon = parse_payload("text/plain;charset=UTF-8", R"({"prompt":"x"})");
+  ASSERT_TRUE(beacon.has_value());
+  EXPECT_EQ(beacon->kind, PayloadKind::Json);
   auto text = parse_payload("", "plain words");
   ASSERT_TRUE(text.has_value());
   EXPECT_EQ(text->kind, PayloadKind::Text);
