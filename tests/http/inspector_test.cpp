@@ -1,10 +1,12 @@
+#include "gatekeeper/http/inspector.hpp"
+
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <regex>
 #include <string>
 
 #include "gatekeeper/extract/payload.hpp"
-#include "gatekeeper/http/inspector.hpp"
 
 namespace gatekeeper::http {
 namespace {
@@ -107,7 +109,8 @@ config::Snapshot make_snapshot(const std::string& mode = "enforce") {
   auto rules = detect::RuleSet::compile(std::move(specs), {}, diagnostics);
   auto policy = policy::Policy::parse(policy_yaml(mode), "policy.yaml", diagnostics);
   auto platforms = config::PlatformRegistry::parse(kPlatforms, "platforms.yaml", diagnostics);
-  for (const auto& d : diagnostics) ADD_FAILURE() << d.to_string();
+  for (const auto& d : diagnostics)  // warnings (no rule examples, unlisted categories) are fine
+    if (d.severity == Diagnostic::Severity::Error) ADD_FAILURE() << d.to_string();
   if (rules) snapshot.rules = *rules;
   if (policy) snapshot.policy = *policy;
   if (platforms) snapshot.platforms = *platforms;
@@ -451,6 +454,67 @@ TEST(InspectorTest, NeedsInspection) {
   EXPECT_TRUE(needs_inspection("PUT", {{"Transfer-Encoding", "chunked"}}));
   EXPECT_TRUE(needs_inspection("GET", {{"Content-Length", "5"}}));
   EXPECT_TRUE(needs_inspection("POST", {{"Content-Length", "abc"}}));
+}
+
+}  // namespace
+}  // namespace gatekeeper::http
+
+namespace gatekeeper::http {
+namespace {
+
+// The shipped rules, policy and platforms, end to end through the inspector.
+TEST(InspectorShippedConfigTest, NirToChatGptIsRedactedAndConfidentialToClaudeIsBlocked) {
+  const std::filesystem::path root(GATEKEEPER_SOURCE_DIR);
+  Diagnostics diagnostics;
+  config::Snapshot snapshot;
+  detect::RuleSetOptions options;
+  options.run_examples = false;  // the rule-pack tests run them
+  auto rules = detect::RuleSet::load(root / "rules", options, diagnostics);
+  auto policy = policy::Policy::load(root / "config" / "policy.yaml", diagnostics);
+  auto platforms = config::PlatformRegistry::load(root / "config" / "platforms.yaml", diagnostics);
+  ASSERT_TRUE(rules.has_value() && policy.has_value() && platforms.has_value());
+  snapshot.rules = *rules;
+  snapshot.policy = *policy;
+  snapshot.platforms = *platforms;
+
+  InspectRequest chatgpt;
+  chatgpt.host = "chatgpt.com";
+  chatgpt.method = "POST";
+  chatgpt.target = "/backend-api/f/conversation";
+  chatgpt.headers = {{"Content-Type", "application/json"}, {"Accept", "text/event-stream"}};
+  chatgpt.body =
+      json{{"action", "next"},
+           {"messages", json::array({{{"author", {{"role", "user"}}},
+                                      {"content",
+                                       {{"content_type", "text"},
+                                        {"parts", json::array({std::string("Mon numéro de sécurité "
+                                                                           "sociale est ") +
+                                                               kNir})}}}}})}}
+          .dump();
+  const InspectOutcome redacted = inspect(snapshot, chatgpt);
+  ASSERT_EQ(redacted.kind, InspectOutcome::Kind::Forward) << redacted.decision_record.dump();
+  EXPECT_EQ(redacted.action, policy::Action::Redact);
+  EXPECT_EQ(redacted.body.find("084"), std::string::npos);
+  const std::string forwarded =
+      json::parse(redacted.body)["messages"][0]["content"]["parts"][0].get<std::string>();
+  EXPECT_NE(forwarded.find("[NIR_1]"), std::string::npos) << forwarded;
+  expect_no_raw_value(redacted);
+
+  InspectRequest claude;
+  claude.host = "claude.ai";
+  claude.method = "POST";
+  claude.target = "/api/organizations/o/chat_conversations/c/completion";
+  claude.headers = {{"Content-Type", "application/json"}, {"Accept", "text/event-stream"}};
+  claude.body = json{{"prompt",
+                      "Relis ce document.\nSTRICTEMENT CONFIDENTIEL - NE PAS DIFFUSER\n"
+                      "Rapport interne du comité de direction."},
+                     {"attachments", json::array()}}
+                    .dump();
+  const InspectOutcome blocked = inspect(snapshot, claude);
+  ASSERT_EQ(blocked.kind, InspectOutcome::Kind::Reply) << blocked.decision_record.dump();
+  EXPECT_EQ(blocked.status, 200);  // an SSE answer the Claude web app renders
+  EXPECT_NE(blocked.reply_body.find("content_block_delta"), std::string::npos);
+  EXPECT_EQ(blocked.decision_record["platform"], "claude_web");
 }
 
 }  // namespace
