@@ -320,6 +320,109 @@ TEST(ProxyServerTest, StopClosesIdleKeepAliveConnections) {
   EXPECT_EQ(ec, asio::error::eof);
 }
 
+TEST(ProxyServerTest, ExpectContinueIsAnsweredBeforeTheInspectedBodyIsRead) {
+  test::Upstream upstream([](test::UpstreamExchange& exchange) {
+    const bool expect_forwarded =
+        exchange.request.find(bhttp::field::expect) != exchange.request.end();
+    test::reply_text(exchange, exchange.request.body() + (expect_forwarded ? " expect" : ""));
+  });
+  auto snapshot = make_snapshot();
+  snapshot.settings.connect_to = {{"api.openai.com", 80, "127.0.0.1", upstream.port()}};
+  test::RunningProxy proxy(std::move(snapshot));
+  auto socket = proxy.connect();
+  const std::string body = R"({"messages":[{"role":"user","content":"hi"}]})";
+  write(socket,
+        "POST http://api.openai.com/v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
+        "Expect: 100-continue\r\nContent-Length: " +
+            std::to_string(body.size()) + "\r\n\r\n");
+  beast::flat_buffer buffer;
+  // The client waits for the interim response before sending the body.
+  bhttp::response_parser<bhttp::empty_body> interim;
+  boost::system::error_code ec;
+  bhttp::read_header(socket, buffer, interim, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(interim.get().result_int(), 100u);
+  write(socket, body);
+  const auto response = read_response(socket, buffer);
+  EXPECT_EQ(response.result_int(), 200u);
+  EXPECT_EQ(response.body(), body);
+}
+
+TEST(ProxyServerTest, ChunkedUploadToOtherHostIsStreamed) {
+  test::Upstream upstream([](test::UpstreamExchange& exchange) {
+    test::reply_text(exchange, std::to_string(exchange.request.body().size()) + ":" +
+                                   exchange.request.body().substr(0, 5));
+  });
+  test::RunningProxy proxy(make_snapshot());
+  auto socket = proxy.connect();
+  const std::string authority = "127.0.0.1:" + std::to_string(upstream.port());
+  std::string request = "PUT http://" + authority + "/up HTTP/1.1\r\nHost: " + authority +
+                        "\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 40; ++i) request += "1000\r\n" + std::string(4096, 'a' + i % 26) + "\r\n";
+  request += "0\r\n\r\n";
+  write(socket, request);
+  beast::flat_buffer buffer;
+  const auto response = read_response(socket, buffer);
+  EXPECT_EQ(response.result_int(), 200u);
+  EXPECT_EQ(response.body(), std::to_string(40 * 4096) + ":aaaaa");
+}
+
+TEST(ProxyServerTest, StaleUpstreamConnectionIsRetriedOnce) {
+  // The upstream drops every connection after one response without saying so.
+  test::Upstream upstream([](test::UpstreamExchange& exchange) {
+    test::reply_text(exchange, "fresh " + std::string(exchange.request.target()));
+    exchange.keep_alive = false;
+  });
+  test::RunningProxy proxy(make_snapshot());
+  auto socket = proxy.connect();
+  const std::string authority = "127.0.0.1:" + std::to_string(upstream.port());
+  beast::flat_buffer buffer;
+  for (const std::string path : {"/1", "/2", "/3"}) {
+    write(socket,
+          "GET http://" + authority + path + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
+    const auto response = read_response(socket, buffer);
+    EXPECT_EQ(response.result_int(), 200u);
+    EXPECT_EQ(response.body(), "fresh " + path);
+  }
+  EXPECT_EQ(upstream.connections(), 3);
+}
+
+TEST(ProxyServerTest, UpstreamConnectionCloseIsHonoured) {
+  test::Upstream upstream([](test::UpstreamExchange& exchange) {
+    exchange.write("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end");
+    exchange.keep_alive = false;
+  });
+  test::RunningProxy proxy(make_snapshot());
+  auto socket = proxy.connect();
+  const std::string authority = "127.0.0.1:" + std::to_string(upstream.port());
+  write(socket, "GET http://" + authority + "/ HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
+  auto [reply, ec] = read_to_end(socket);
+  // A body delimited by the end of the connection: the client connection must end too.
+  EXPECT_EQ(ec, asio::error::eof);
+  EXPECT_NE(reply.find("Connection: close"), std::string::npos);
+  EXPECT_EQ(reply.substr(reply.size() - 13), "until the end");
+}
+
+TEST(ProxyServerTest, SilentUpstreamGets504) {
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  test::Upstream upstream([released](test::UpstreamExchange& exchange) {
+    released.wait_for(std::chrono::seconds(10));
+    exchange.keep_alive = false;
+  });
+  auto snapshot = make_snapshot();
+  snapshot.settings.timeouts.upstream_idle = 200ms;
+  test::RunningProxy proxy(std::move(snapshot));
+  auto socket = proxy.connect();
+  const std::string authority = "127.0.0.1:" + std::to_string(upstream.port());
+  write(socket, "GET http://" + authority + "/ HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
+  beast::flat_buffer buffer;
+  const auto response = read_response(socket, buffer);
+  release.set_value();
+  EXPECT_EQ(response.result_int(), 504u);
+  EXPECT_NE(response.body().find("did not answer"), std::string::npos);
+}
+
 // ---- Interception -----------------------------------------------------------------------
 
 struct InterceptSetup {
