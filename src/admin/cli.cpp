@@ -1,4 +1,5 @@
 #include "gatekeeper/admin/cli.hpp"
+#include "gatekeeper/admin/ca_command.hpp"
 
 #include <iostream>
 #include <string_view>
@@ -16,6 +17,10 @@ void print_usage(std::ostream& out) {
          "  gatekeeper rules lint [DIR]     Report every problem in the rule files.\n"
          "  gatekeeper rules eval [--rules DIR] [--corpus FILE]\n"
          "      Recall per category and false-positive rate on a labelled corpus.\n"
+         "  gatekeeper ca init [--data-dir DIR] [--force]\n"
+         "      Create the local CA (done automatically on first run).\n"
+         "  gatekeeper ca export [--data-dir DIR]\n"
+         "      Print the CA certificate (PEM) to install in browsers and tools.\n"
          "  gatekeeper version\n"
          "\n"
          "Exit codes: 0 ok, 1 runtime failure, 2 invalid rules/policy/configuration or bad usage.\n";
@@ -37,6 +42,7 @@ int run_command_line(int argc, char** argv) {
   }
   if (command == "scan") return run_scan_command(rest, std::cin, std::cout, std::cerr);
   if (command == "rules") return run_rules_command(rest, std::cout, std::cerr);
+  if (command == "ca") return run_ca_command(rest, std::cout, std::cerr);
   std::cerr << "gatekeeper: unknown command '" << command << "'\n\n";
   print_usage(std::cerr);
   return kExitInvalidRules;

@@ -32,14 +32,14 @@ struct ValidatorInfo {
 const std::vector<ValidatorInfo>& validators();
 const ValidatorInfo* find_validator(std::string_view name);
 
-// The checks themselves, exposed for tests and benchmarks. Inputs are already stripped of
-// separators unless stated otherwise.
+// The checks themselves, exposed for tests and benchmarks. The identifier checks skip the
+// separators people type inside numbers (space, tab, newline, '.', '-') and ignore letter case.
 bool nir_is_valid(std::string_view nir);        // 15 chars, 2A/2B Corsica, key = 97 - (N mod 97)
 bool luhn_is_valid(std::string_view digits);
 bool siren_is_valid(std::string_view digits);   // 9 digits, Luhn
 bool siret_is_valid(std::string_view digits);   // 14 digits, Luhn (La Poste rule included)
 bool iban_is_valid(std::string_view iban);      // ISO 13616 mod 97 == 1, country lengths
 bool jwt_is_valid(std::string_view token);      // header and payload are base64url JSON objects
-bool date_is_valid(int year, int month, int day);
+bool date_is_valid(int year, int month, int day);  // calendar only; `date` adds the year range
 
 }  // namespace gatekeeper::detect
