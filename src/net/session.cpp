@@ -272,7 +272,8 @@ class HttpSession : public StopListener,
         client_(std::move(client)),
         buffer_(std::move(buffer)),
         info_(std::move(info)),
-        resolver_(client_.get_executor()) {}
+        resolver_(client_.get_executor()),
+        resolve_timer_(client_.get_executor()) {}
 
   // Plain sessions: get onto the connection's strand, then read the first request.
   void run() {
@@ -285,6 +286,8 @@ class HttpSession : public StopListener,
   void run_tls() {
     state_->add_listener(this->shared_from_this());
     if constexpr (kIntercept) {
+      // A client that sends no SNI gets a certificate for the CONNECT host.
+      tls::set_fallback_host(client_.native_handle(), info_.connect_destination.host);
       lowest().expires_after(snapshot()->settings.timeouts.tls_handshake);
       client_.async_handshake(ssl::stream_base::server, buffer_.data(),
                               beast::bind_front_handler(&HttpSession::on_tls_handshake, self()));
@@ -732,11 +735,27 @@ class HttpSession : public StopListener,
     upstream_buffer_.clear();
     upstream_reused_ = false;
     dial_ = remap_connect_to(snapshot_->settings.connect_to, destination_);
+    // Name resolution has no timer of its own: cancel it when the connect budget runs out.
+    resolve_timed_out_ = false;
+    resolve_timer_.expires_after(timeouts().upstream_connect);
+    resolve_timer_.async_wait([self = self()](error_code ec) {
+      if (ec) return;
+      self->resolve_timed_out_ = true;
+      self->resolver_.cancel();
+    });
     resolver_.async_resolve(dial_.host, std::to_string(dial_.port),
                             beast::bind_front_handler(&HttpSession::on_resolve, self()));
   }
 
   void on_resolve(error_code ec, tcp::resolver::results_type results) {
+    resolve_timer_.cancel();
+    if (resolve_timed_out_) {
+      metrics().count_error("upstream_timeout");
+      return upstream_failed(bhttp::status::gateway_timeout,
+                             "gatekeeper: the name " + destination_.host +
+                                 " did not resolve within " +
+                                 seconds_text(timeouts().upstream_connect) + ".\n");
+    }
     if (ec) {
       metrics().count_error("upstream_unreachable");
       return upstream_failed(
@@ -1150,6 +1169,8 @@ class HttpSession : public StopListener,
   beast::flat_buffer buffer_;
   ConnectionInfo info_;
   tcp::resolver resolver_;
+  asio::steady_timer resolve_timer_;
+  bool resolve_timed_out_ = false;
   config::SnapshotConstSharedPtr snapshot_;
 
   // Current request.

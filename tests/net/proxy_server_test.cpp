@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
 #include <future>
 #include <string>
 #include <thread>
 
 #include "net/proxy_test_support.hpp"
+#include "support/tls_test_support.hpp"
 
 namespace gatekeeper::net {
 namespace {
@@ -425,16 +427,32 @@ TEST(ProxyServerTest, SilentUpstreamGets504) {
 
 // ---- Interception -----------------------------------------------------------------------
 
+// The real interception stack: a local CA in a temporary directory, the leaf cache and its SNI
+// context, and the upstream context trusting the test upstream's CA as an extra bundle.
 struct InterceptSetup {
+  test_support::TempDir data_dir;
   test::TestCertificate upstream_ca = test::make_certificate("upstream test CA", nullptr);
-  test::TestCertificate proxy_ca = test::make_certificate("gatekeeper test CA", nullptr);
+  std::shared_ptr<tls::CertificateAuthority> proxy_ca;
+  std::shared_ptr<tls::LeafContextCache> leaf_cache;
+
+  InterceptSetup() {
+    auto ca = tls::CertificateAuthority::create(data_dir.path() / "ca", false);
+    EXPECT_TRUE(ca.has_value());
+    if (ca) proxy_ca = *ca;
+    leaf_cache = std::make_shared<tls::LeafContextCache>(proxy_ca, 100);
+  }
 
   ProxyContext context() {
     ProxyContext ctx;
-    static thread_local test::TestCertificate leaf;
-    leaf = test::make_certificate("api.openai.com", &proxy_ca);
-    ctx.sni_server_context = test::make_server_context(leaf, proxy_ca);
-    ctx.upstream_context = test::make_client_context(upstream_ca);
+    ctx.leaf_cache = leaf_cache;
+    auto sni = tls::make_sni_server_context(*leaf_cache);
+    EXPECT_TRUE(sni.has_value());
+    if (sni) ctx.sni_server_context.reset(sni->release(), SSL_CTX_free);
+    const auto bundle = data_dir.path() / "upstream-ca.pem";
+    std::ofstream(bundle) << test_support::to_pem(upstream_ca.cert.get());
+    auto upstream = tls::make_upstream_context(bundle);
+    EXPECT_TRUE(upstream.has_value());
+    if (upstream) ctx.upstream_context.reset(upstream->release(), SSL_CTX_free);
     return ctx;
   }
   config::Snapshot snapshot(std::uint16_t upstream_port) {
@@ -447,13 +465,14 @@ struct InterceptSetup {
 // A TLS client inside a CONNECT tunnel to api.openai.com, trusting the proxy's CA.
 class InterceptedClient {
  public:
-  InterceptedClient(test::RunningProxy& proxy, const test::TestCertificate& proxy_ca)
+  InterceptedClient(test::RunningProxy& proxy, const tls::CertificateAuthority& proxy_ca,
+                    bool send_sni = true)
       : socket_(proxy.connect()),
-        context_(test::wrap(test::make_client_context(proxy_ca))),
+        context_(test::wrap(test::make_client_context(proxy_ca.certificate()))),
         stream_(socket_, *context_) {
     status_ = send_connect(socket_, buffer_, "api.openai.com:443");
     if (status_ != 200) return;
-    SSL_set_tlsext_host_name(stream_.native_handle(), "api.openai.com");
+    if (send_sni) SSL_set_tlsext_host_name(stream_.native_handle(), "api.openai.com");
     SSL_set1_host(stream_.native_handle(), "api.openai.com");
     boost::system::error_code ec;
     stream_.handshake(asio::ssl::stream_base::client, ec);
@@ -492,7 +511,7 @@ TEST(ProxyInterceptTest, HttpsRequestToAiHostIsForwardedOverVerifiedTls) {
       },
       test::make_server_context(leaf, setup.upstream_ca));
   test::RunningProxy proxy(setup.snapshot(upstream.port()), setup.context());
-  InterceptedClient client(proxy, setup.proxy_ca);
+  InterceptedClient client(proxy, *setup.proxy_ca);
   ASSERT_TRUE(client.ready());
   const std::string prompt = R"({"model":"gpt-4o","messages":[{"role":"user","content":"hello"}]})";
   auto first = client.post("/v1/chat/completions", prompt);
@@ -503,6 +522,19 @@ TEST(ProxyInterceptTest, HttpsRequestToAiHostIsForwardedOverVerifiedTls) {
   EXPECT_EQ(upstream.connections(), 1);  // the upstream connection was kept alive and reused
 }
 
+TEST(ProxyInterceptTest, ClientWithoutSniGetsACertificateForTheConnectHost) {
+  InterceptSetup setup;
+  auto leaf = test::make_certificate("api.openai.com", &setup.upstream_ca);
+  test::Upstream upstream(
+      [](test::UpstreamExchange& exchange) { test::reply_text(exchange, "ok"); },
+      test::make_server_context(leaf, setup.upstream_ca));
+  test::RunningProxy proxy(setup.snapshot(upstream.port()), setup.context());
+  InterceptedClient client(proxy, *setup.proxy_ca, /*send_sni=*/false);
+  ASSERT_TRUE(client.ready());  // the client verified the leaf against "api.openai.com"
+  EXPECT_EQ(client.post("/v1/chat/completions", "{}").body(), "ok");
+  EXPECT_EQ(setup.leaf_cache->mint_count(), 1u);
+}
+
 TEST(ProxyInterceptTest, UntrustedUpstreamCertificateGets502AndARecord) {
   InterceptSetup setup;
   auto rogue_ca = test::make_certificate("rogue CA", nullptr);
@@ -511,7 +543,7 @@ TEST(ProxyInterceptTest, UntrustedUpstreamCertificateGets502AndARecord) {
       [](test::UpstreamExchange& exchange) { test::reply_text(exchange, "leaked"); },
       test::make_server_context(rogue_leaf, rogue_ca));
   test::RunningProxy proxy(setup.snapshot(upstream.port()), setup.context());
-  InterceptedClient client(proxy, setup.proxy_ca);
+  InterceptedClient client(proxy, *setup.proxy_ca);
   ASSERT_TRUE(client.ready());
   auto response = client.post("/v1/chat/completions", R"({"messages":[]})");
   EXPECT_EQ(response.result_int(), 502u);
@@ -545,7 +577,7 @@ TEST(ProxyInterceptTest, ServerSentEventsReachTheClientIncrementally) {
       },
       test::make_server_context(leaf, setup.upstream_ca));
   test::RunningProxy proxy(setup.snapshot(upstream.port()), setup.context());
-  InterceptedClient client(proxy, setup.proxy_ca);
+  InterceptedClient client(proxy, *setup.proxy_ca);
   ASSERT_TRUE(client.ready());
 
   bhttp::request<bhttp::string_body> request{bhttp::verb::post, "/v1/chat/completions", 11};

@@ -98,13 +98,17 @@ inline std::shared_ptr<SSL_CTX> make_server_context(const TestCertificate& leaf,
   return ctx;
 }
 
-inline std::shared_ptr<SSL_CTX> make_client_context(const TestCertificate& ca) {
+inline std::shared_ptr<SSL_CTX> make_client_context(X509* ca) {
   std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
-  X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), ca.cert.get());
+  X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), ca);
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
   static const unsigned char kAlpn[] = "\x08http/1.1";
   SSL_CTX_set_alpn_protos(ctx.get(), kAlpn, sizeof kAlpn - 1);
   return ctx;
+}
+
+inline std::shared_ptr<SSL_CTX> make_client_context(const TestCertificate& ca) {
+  return make_client_context(ca.cert.get());
 }
 
 inline std::unique_ptr<asio::ssl::context> wrap(const std::shared_ptr<SSL_CTX>& ctx) {
