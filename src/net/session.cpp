@@ -1019,6 +1019,9 @@ class HttpSession : public StopListener,
     close_after_response_ = !client_keep_alive_ || state_->stopping.load() || response.need_eof();
     response.keep_alive(!close_after_response_);
     response_serializer_.emplace(response);
+    // Body bytes already here (or no body): head and body leave in one write. Otherwise the head
+    // goes first, so the client sees the response start while the upstream is still thinking.
+    if (upstream_buffer_.size() > 0 || response_parser_->is_done()) return relay_response_step();
     lowest().expires_after(timeouts().upstream_idle);
     bhttp::async_write_header(
         client_, *response_serializer_,

@@ -28,7 +28,13 @@
 #include "gatekeeper/net/proxy_server.hpp"
 #include "gatekeeper/tls/certificate_authority.hpp"
 
+#ifndef GATEKEEPER_TEST_PROXY_THREADS
+#define GATEKEEPER_TEST_PROXY_THREADS 2
+#endif
+
 namespace gatekeeper::net::test {
+
+inline constexpr int kProxyThreads = GATEKEEPER_TEST_PROXY_THREADS;
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -271,7 +277,7 @@ class RunningProxy {
     server_ = std::make_unique<ProxyServer>(ioc_, std::move(context));
     auto started = server_->start(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     ok_ = started.has_value();
-    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { ioc_.run(); });
+    for (int i = 0; i < kProxyThreads; ++i) threads_.emplace_back([this] { ioc_.run(); });
   }
   ~RunningProxy() {
     server_->stop();
