@@ -2,6 +2,8 @@
 
 #include "openssl_util.hpp"
 
+#include <openssl/x509v3.h>
+
 #include <cstring>
 #include <future>
 
@@ -30,8 +32,7 @@ int select_http11(SSL*, const unsigned char** out, unsigned char* out_length,
   return SSL_TLSEXT_ERR_NOACK;
 }
 
-// Settings every server context shares; SSL_set_SSL_CTX does not carry protocol bounds or
-// options over, so the bootstrap context needs them as well as the per-host ones.
+// The one server context's settings; per host, only the certificate differs.
 bool configure_server_context(SSL_CTX* ctx) {
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                SSL_OP_CIPHER_SERVER_PREFERENCE);
@@ -63,17 +64,22 @@ int select_leaf_context(SSL* ssl, int* alert, void* arg) {
     *alert = SSL_AD_UNRECOGNIZED_NAME;
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
-  auto context = cache->get(host);
-  if (!context) {
+  auto leaf = cache->get_certificate(host);
+  if (!leaf) {
     spdlog::warn("tls: no certificate for the requested server name: {}",
-                 context.error().message());
-    *alert = context.error() == Errc::TlsSetupFailed && !normalize_host(host)
+                 leaf.error().message());
+    *alert = leaf.error() == Errc::TlsSetupFailed && !normalize_host(host)
                  ? SSL_AD_UNRECOGNIZED_NAME
                  : SSL_AD_INTERNAL_ERROR;
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
-  if (SSL_set_SSL_CTX(ssl, context->get()) == nullptr) {
-    detail::tls_failure("switching to the per-host context");
+  // The SSL owns a copy of its context's certificate slots: setting them here touches this
+  // connection only. The chain is cleared first because the callback runs again on the second
+  // ClientHello after a HelloRetryRequest, and a chain only grows.
+  const CertificateAuthority& ca = cache->authority();
+  if (SSL_use_certificate(ssl, leaf->get()) != 1 || SSL_use_PrivateKey(ssl, ca.leaf_key()) != 1 ||
+      SSL_clear_chain_certs(ssl) != 1 || SSL_add1_chain_cert(ssl, ca.certificate()) != 1) {
+    detail::tls_failure("installing the leaf certificate on the connection");
     *alert = SSL_AD_INTERNAL_ERROR;
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
@@ -83,7 +89,7 @@ int select_leaf_context(SSL* ssl, int* alert, void* arg) {
 }  // namespace
 
 struct LeafContextCache::Entry {
-  std::shared_future<Result<std::shared_ptr<SSL_CTX>>> context;
+  std::shared_future<Result<std::shared_ptr<X509>>> certificate;
   std::list<std::string>::iterator position;
 };
 
@@ -91,45 +97,26 @@ LeafContextCache::LeafContextCache(std::shared_ptr<const CertificateAuthority> c
                                    std::size_t capacity)
     : ca_(std::move(ca)), capacity_(capacity == 0 ? 1 : capacity) {}
 
-namespace {
-
-Result<std::shared_ptr<SSL_CTX>> build_leaf_context(const CertificateAuthority& ca,
-                                                    const std::string& host) {
-  auto leaf = ca.mint_leaf(host);
-  if (!leaf) return leaf.error();
-  std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
-  if (!ctx || !configure_server_context(ctx.get()) ||
-      SSL_CTX_use_certificate(ctx.get(), leaf->get()) != 1 ||
-      SSL_CTX_add1_chain_cert(ctx.get(), ca.certificate()) != 1 ||
-      SSL_CTX_use_PrivateKey(ctx.get(), ca.leaf_key()) != 1 ||
-      SSL_CTX_check_private_key(ctx.get()) != 1) {
-    return detail::tls_failure("server context for " + host);
-  }
-  return ctx;
-}
-
-}  // namespace
-
-Result<std::shared_ptr<SSL_CTX>> LeafContextCache::get(std::string_view host) {
+Result<std::shared_ptr<X509>> LeafContextCache::get_certificate(std::string_view host) {
   auto name = normalize_host(host);
   if (!name) return name.error();
 
-  std::shared_future<Result<std::shared_ptr<SSL_CTX>>> future;
-  std::promise<Result<std::shared_ptr<SSL_CTX>>> promise;
+  std::shared_future<Result<std::shared_ptr<X509>>> future;
+  std::promise<Result<std::shared_ptr<X509>>> promise;
   std::shared_ptr<Entry> minted_here;
   {
     std::lock_guard lock(mutex_);
     if (auto it = entries_.find(*name); it != entries_.end()) {
       lru_.splice(lru_.begin(), lru_, it->second->position);
-      future = it->second->context;
+      future = it->second->certificate;
     } else {
       minted_here = std::make_shared<Entry>();
-      minted_here->context = promise.get_future().share();
+      minted_here->certificate = promise.get_future().share();
       lru_.push_front(*name);
       minted_here->position = lru_.begin();
       entries_.emplace(*name, minted_here);
       ++mints_;
-      future = minted_here->context;
+      future = minted_here->certificate;
       while (entries_.size() > capacity_) {
         // Handshakes still waiting on an evicted entry hold their own copy of its future.
         entries_.erase(lru_.back());
@@ -140,8 +127,13 @@ Result<std::shared_ptr<SSL_CTX>> LeafContextCache::get(std::string_view host) {
   if (minted_here) {
     // Minted outside the lock: other hosts are served meanwhile; same-host callers wait on
     // the future.
-    auto result = build_leaf_context(*ca_, *name);
-    if (!result) {
+    Result<std::shared_ptr<X509>> result = make_error_code(Errc::TlsSetupFailed);
+    if (auto leaf = ca_->mint_leaf(*name)) {
+      // Decodes and caches the extensions now, before other threads share the certificate.
+      X509_check_purpose(leaf->get(), -1, 0);
+      result = std::shared_ptr<X509>(std::move(*leaf));
+    } else {
+      result = leaf.error();
       std::lock_guard lock(mutex_);
       if (auto it = entries_.find(*name); it != entries_.end() && it->second == minted_here) {
         lru_.erase(it->second->position);

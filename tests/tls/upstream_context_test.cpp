@@ -28,6 +28,18 @@ class UpstreamContextTest : public ::testing::Test {
     bundle_ = ca_dir_.path() / kCaCertFileName;
   }
 
+  // A server context presenting the leaf for `host` whatever the client asks for (leaf + CA).
+  SslCtxPtr fixed_host_server_context(std::string_view host) {
+    auto leaf = cache_->get_certificate(host);
+    SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+    if (!leaf || !ctx || SSL_CTX_use_certificate(ctx.get(), leaf->get()) != 1 ||
+        SSL_CTX_use_PrivateKey(ctx.get(), test_ca_->leaf_key()) != 1 ||
+        SSL_CTX_add1_chain_cert(ctx.get(), test_ca_->certificate()) != 1) {
+      return nullptr;
+    }
+    return ctx;
+  }
+
   // Handshake of an upstream client for `host` with a server presenting `server_ctx`.
   HandshakeOutcome connect(SSL_CTX* client_ctx, SSL_CTX* server_ctx, std::string_view host,
                            const char* fallback = nullptr) {
@@ -53,9 +65,9 @@ class UpstreamContextTest : public ::testing::Test {
 TEST_F(UpstreamContextTest, UnknownCaIsRejected) {
   auto client_ctx = make_upstream_context(std::nullopt);
   ASSERT_TRUE(client_ctx.has_value());
-  auto server_ctx = cache_->get("upstream.test");
-  ASSERT_TRUE(server_ctx.has_value());
-  HandshakeOutcome outcome = connect(client_ctx->get(), server_ctx->get(), "upstream.test");
+  SslCtxPtr server_ctx = fixed_host_server_context("upstream.test");
+  ASSERT_TRUE(server_ctx);
+  HandshakeOutcome outcome = connect(client_ctx->get(), server_ctx.get(), "upstream.test");
   EXPECT_FALSE(outcome.client_ok);
   // The server sends leaf + CA, so OpenSSL reports the untrusted self-signed root.
   EXPECT_TRUE(outcome.client_verify_result == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
@@ -95,9 +107,9 @@ TEST_F(UpstreamContextTest, ExtraBundleIsTrustedAndHttp11Negotiated) {
 TEST_F(UpstreamContextTest, WrongHostNameIsRejectedEvenWithTrustedCa) {
   auto client_ctx = make_upstream_context(bundle_);
   ASSERT_TRUE(client_ctx.has_value());
-  auto server_ctx = cache_->get("other.test");
-  ASSERT_TRUE(server_ctx.has_value());
-  HandshakeOutcome outcome = connect(client_ctx->get(), server_ctx->get(), "upstream.test");
+  SslCtxPtr server_ctx = fixed_host_server_context("other.test");
+  ASSERT_TRUE(server_ctx);
+  HandshakeOutcome outcome = connect(client_ctx->get(), server_ctx.get(), "upstream.test");
   EXPECT_FALSE(outcome.client_ok);
   EXPECT_EQ(outcome.client_verify_result, X509_V_ERR_HOSTNAME_MISMATCH);
 }

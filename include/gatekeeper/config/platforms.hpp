@@ -13,8 +13,11 @@
 
 namespace gatekeeper::config {
 
-// One AI platform from config/platforms.yaml. Host patterns are exact names or "*.suffix" wildcards
-// ("*.example.com" matches "a.example.com" and "a.b.example.com", not "example.com").
+// One AI platform from config/platforms.yaml. Host patterns are exact names or wildcards where a
+// leading "*" stands for one or more characters: "*.example.com" matches "a.example.com" and
+// "a.b.example.com", not "example.com"; "*-aiplatform.googleapis.com" matches
+// "europe-west1-aiplatform.googleapis.com". An exact name wins over a wildcard, a longer wildcard
+// over a shorter one.
 struct Platform {
   std::string id;            // e.g. "openai_api"
   std::string name;          // shown to users, e.g. "OpenAI API"
@@ -60,7 +63,8 @@ class PlatformRegistry {
   std::vector<DeniedPlatform> denied_;
 };
 
-// Exposed for tests: does `host` match `pattern` (exact or "*.suffix")?
+// Exposed for tests: does `host` match `pattern` (exact or leading-"*" wildcard)? Both sides are
+// compared case-insensitively, without port or trailing dot.
 bool host_matches(std::string_view pattern, std::string_view host) noexcept;
 
 }  // namespace gatekeeper::config

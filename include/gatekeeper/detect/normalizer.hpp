@@ -14,9 +14,14 @@ namespace gatekeeper::detect {
 // therefore needs a single breakpoint, which keeps normalisation cheap on the hot path.
 class OffsetMap {
  public:
+  // Starts a segment: from normalised position `norm` on, byte k of the segment came from raw byte
+  // `raw + k`, except the segment's last byte, whose raw source ends at `raw_end`. Characters that
+  // normalisation shrinks (NBSP, é in the folded view) or expands (ß -> ss) therefore sit alone in
+  // their segment, and a run of copied bytes (ASCII, accented letters in `text`) is one segment.
   struct Breakpoint {
     std::uint32_t norm;
     std::uint32_t raw;
+    std::uint32_t raw_end;
   };
 
   // Original offset of the first byte of the character at normalised position `pos`.
@@ -25,19 +30,28 @@ class OffsetMap {
   // A span [s, e) of the normalised text covers exactly [to_raw_start(s), to_raw_end(e)) of the input,
   // including any removed characters (zero-width spaces, soft hyphens) that sat inside it.
   std::size_t to_raw_end(std::size_t pos) const noexcept;
+  // Inverse direction: the first normalised position whose source starts at or after raw offset
+  // `raw` (clamped to the normalised size). Used to line up the two views of one text.
+  std::size_t from_raw(std::size_t raw) const noexcept;
 
   void clear() noexcept;
   // Builder interface used by the normaliser: record that normalised byte `norm` came from raw
-  // bytes [raw_begin, raw_end). Calls must come in increasing `norm` order.
+  // bytes [raw_begin, raw_end). Calls must come in increasing `norm` order, one per normalised byte.
   void add(std::uint32_t norm, std::uint32_t raw_begin, std::uint32_t raw_end);
+  // Same as `count` calls add(norm + k, raw_begin + k, raw_begin + k + 1): a run of copied bytes.
+  void add_run(std::uint32_t norm, std::uint32_t raw_begin, std::uint32_t count);
   void finish(std::uint32_t norm_size, std::uint32_t raw_size);
 
   const std::vector<Breakpoint>& breakpoints() const noexcept { return breakpoints_; }
+  std::size_t norm_size() const noexcept { return norm_size_; }
+  std::size_t raw_size() const noexcept { return raw_size_; }
 
  private:
+  // Index of the segment holding normalised byte `pos` (breakpoints_ must not be empty).
+  std::size_t segment_of(std::size_t pos) const noexcept;
+  std::size_t segment_end(std::size_t index) const noexcept;
+
   std::vector<Breakpoint> breakpoints_;
-  // Per-breakpoint length of the raw source of the last byte before the next breakpoint is not
-  // needed: ends are resolved through the next breakpoint (see to_raw_end).
   std::uint32_t norm_size_ = 0;
   std::uint32_t raw_size_ = 0;
 };
@@ -49,7 +63,8 @@ class OffsetMap {
 //    All other rules match here, so "Sécurité sociale", "SECURITE SOCIALE" and "securite sociale"
 //    are the same to them.
 // Normalisation applied to both views:
-//  - invalid UTF-8 bytes and NUL become a single space each (never a crash, never dropped silently);
+//  - invalid UTF-8 bytes and NUL become a single space each (never a crash, never dropped silently),
+//    so both views are always valid UTF-8;
 //  - every Unicode space (NBSP U+00A0, narrow NBSP U+202F, thin U+2009, U+2000–U+200A, ideographic
 //    U+3000, ...) becomes an ASCII space; tabs, CR and LF are kept as they are;
 //  - zero-width characters (U+200B–U+200D, U+2060, U+FEFF) and the soft hyphen U+00AD are removed;
@@ -65,6 +80,8 @@ struct NormalizedText {
   OffsetMap folded_map;
 };
 
+// Inputs of 4 GiB or more are not representable in the offset maps: only the first 4 GiB - 1 bytes
+// are normalised (the scanner refuses such inputs long before, see ScanOptions::max_bytes).
 NormalizedText normalize(std::string_view input);
 // Reuses the buffers of `out` (no allocation on the hot path once warmed up).
 void normalize_into(std::string_view input, NormalizedText& out);

@@ -26,6 +26,9 @@ struct CategoryMessage {
 
 struct CategoryPolicy {
   std::array<Action, 3> by_tier{Action::Block, Action::Block, Action::Block};  // indexed by Tier
+  // Document-level data that must never leave the institute: blocked on sovereign and external
+  // platforms, and never downgraded to `warn` (no user justification can release it).
+  bool block_level = false;
   CategoryMessage message;
 };
 
@@ -42,7 +45,10 @@ class Policy {
   bool monitor() const noexcept { return monitor_; }
   // Action for a category; categories the file does not list get `default_action` for that tier.
   Action action_for(std::string_view category, Tier tier) const;
+  // Null when the category is not listed or has no message (callers show a generic text).
   const CategoryMessage* message_for(std::string_view category) const;
+  // Action for categories the file does not list, indexed by Tier.
+  const std::array<Action, 3>& default_actions() const noexcept { return default_action_; }
   const std::map<std::string, CategoryPolicy, std::less<>>& categories() const noexcept { return categories_; }
   // Warn can never be overridden for a category whose action at the tier is Block (by construction).
   const std::string& justification_prefix() const noexcept { return justification_prefix_; }

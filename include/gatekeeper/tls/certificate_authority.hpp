@@ -86,15 +86,23 @@ class CertificateAuthority {
   bool created_ = false;
 };
 
-// Per-host server SSL_CTX cache: LRU-bounded, one mint per host even when many handshakes for the
-// same host race (the others wait for the first). Thread-safe. A failed mint is not cached: the
-// next get() for that host tries again.
+// Per-host leaf certificate cache: LRU-bounded, one mint per host even when many handshakes for
+// the same host race (the others wait for the first). Thread-safe. A failed mint is not cached:
+// the next lookup for that host tries again.
+//
+// Only the leaf certificate is kept per host (about 3.3 KB with the cache's bookkeeping, against
+// 17 KB for a whole SSL_CTX): the private key (the CA's shared leaf key), the chain (the CA) and
+// every TLS setting are shared, and the bootstrap server context installs the leaf on each
+// connection's SSL (see make_sni_server_context). The leaf is kept decoded rather than as DER:
+// decoding costs about as much as minting with OpenSSL 3.0.
 class LeafContextCache {
  public:
   LeafContextCache(std::shared_ptr<const CertificateAuthority> ca, std::size_t capacity);
-  // Returns a server context presenting a leaf for `host` (ALPN http/1.1 only, TLS 1.2+, chain
-  // leaf + CA, the CA's shared leaf key). `host` is normalized first (see normalize_host).
-  Result<std::shared_ptr<SSL_CTX>> get(std::string_view host);
+  // Returns the leaf certificate for `host` (normalized first, see normalize_host), minting it on
+  // a miss. It is signed over authority().leaf_key() by authority().certificate(). Shared and
+  // never modified once minted (non-const only because OpenSSL's setters take X509*): it stays
+  // valid after eviction for as long as a handshake or an SSL holds it.
+  Result<std::shared_ptr<X509>> get_certificate(std::string_view host);
   std::size_t size() const;
   std::size_t mint_count() const;  // for tests: how many certificates were minted
   const CertificateAuthority& authority() const noexcept { return *ca_; }
@@ -109,16 +117,16 @@ class LeafContextCache {
   std::size_t mints_ = 0;
 };
 
-// Bootstrap server context for intercepted connections (nghttpx-style SNI switch).
+// Bootstrap server context for intercepted connections (one context for every host).
 //
 // Contract:
 // - Create one SSL per client connection from this context (e.g. asio::ssl::stream over a
 //   boost::asio::ssl::context wrapping it, or SSL_new) and, before the handshake, call
 //   set_fallback_host(ssl, connect_host) with the CONNECT target.
 // - During the handshake, the servername callback takes the client's SNI, or the fallback host
-//   when the client sent none, gets the per-host context from `cache` (minting on a miss; the
-//   handshake thread waits for it, a fraction of a millisecond) and switches the SSL to it with
-//   SSL_set_SSL_CTX.
+//   when the client sent none, gets the host's leaf from `cache` (minting on a miss; the
+//   handshake thread waits for it, a fraction of a millisecond) and installs it on that SSL
+//   with the shared leaf key and the CA as chain. TLS 1.2+, ALPN http/1.1 only.
 // - With neither SNI nor fallback host, or when minting fails, the handshake is aborted with a
 //   fatal alert (unrecognized_name / internal_error) and the reason is logged.
 // - The context holds a raw pointer to `cache`: the cache must outlive it and every SSL made

@@ -1,0 +1,365 @@
+#include "gatekeeper/detect/scanner.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+
+#include "gatekeeper/detect/normalizer.hpp"
+#include "gatekeeper/detect/rule_set_impl.hpp"
+
+namespace gatekeeper::detect {
+namespace {
+
+constexpr std::size_t kCombinationPattern = std::numeric_limits<std::size_t>::max();
+// Scores are sums of decimal fractions (0.5 + 0.35): compare with a little slack.
+constexpr double kScoreEpsilon = 1e-9;
+// Per-thread buffers above this size are released after the scan instead of kept for the next one.
+constexpr std::size_t kKeepBuffersBelow = 8u << 20;
+
+struct Candidate {
+  std::size_t rule;
+  std::size_t pattern;     // index in the rule's patterns, or kCombinationPattern
+  std::size_t fold_start;  // span in the folded view (context, combination windows)
+  std::size_t fold_end;
+  std::size_t raw_start;  // span in the original input
+  std::size_t raw_end;
+  double score;
+  bool validated;
+  const std::string* context_word;
+};
+
+struct ScanState {
+  NormalizedText normalized;
+  std::vector<int> hits;
+  std::vector<Candidate> candidates;
+  std::vector<Candidate> combined;
+  std::vector<std::size_t> order;
+  std::vector<std::size_t> by_priority;
+  std::string value;  // candidate value after the rule's normalize pairs
+  std::string swap;
+};
+
+re2::StringPiece piece(std::string_view s) { return re2::StringPiece(s.data(), s.size()); }
+
+void apply_normalize(const std::vector<std::pair<std::string, std::string>>& pairs,
+                     std::string& value, std::string& swap) {
+  for (const auto& [from, to] : pairs) {
+    if (from.empty() || value.find(from) == std::string::npos) continue;
+    swap.clear();
+    std::size_t pos = 0;
+    while (true) {
+      const std::size_t hit = value.find(from, pos);
+      if (hit == std::string::npos) break;
+      swap.append(value, pos, hit - pos);
+      swap += to;
+      pos = hit + from.size();
+    }
+    swap.append(value, pos, std::string::npos);
+    value.swap(swap);
+  }
+}
+
+// Context and negative context, then the threshold. Returns false when the candidate is dropped.
+bool score_context(const RuleSpec& spec, const CompiledRule& rule, std::string_view folded,
+                   Candidate& c) {
+  if (rule.context) {
+    if (const auto* entry = detail::find_context(*rule.context, folded, c.fold_start, c.fold_end)) {
+      c.score = std::min(1.0, std::max(c.score + rule.context->boost, rule.context->floor));
+      c.context_word = &entry->original;
+    }
+  }
+  if (rule.negative_context &&
+      detail::find_context(*rule.negative_context, folded, c.fold_start, c.fold_end) != nullptr) {
+    c.score = std::max(0.0, c.score - rule.negative_context->boost);
+  }
+  return c.score + kScoreEpsilon >= spec.min_score;
+}
+
+class Scan {
+ public:
+  Scan(const RuleSet::Impl& impl, ScanState& state) : impl_(impl), state_(state) {}
+
+  // Runs every hit pattern of one view and turns its matches into scored candidates.
+  Result<void> run_view(View view) {
+    const Prefilter* prefilter = impl_.prefilters[static_cast<int>(view)].get();
+    if (prefilter == nullptr) return {};
+    const std::string& text =
+        view == View::Folded ? state_.normalized.folded : state_.normalized.text;
+    state_.hits.clear();
+    if (auto r = prefilter->match(text, state_.hits); !r) return r;
+    // Deterministic order whatever the prefilter's.
+    std::sort(state_.hits.begin(), state_.hits.end());
+    state_.hits.erase(std::unique(state_.hits.begin(), state_.hits.end()), state_.hits.end());
+    const auto& to_pattern = impl_.view_patterns[static_cast<int>(view)];
+    for (int hit : state_.hits) {
+      locate(impl_.patterns[to_pattern[static_cast<std::size_t>(hit)]], view, text);
+    }
+    return {};
+  }
+
+  void combine() {
+    auto& candidates = state_.candidates;
+    // Sorted by rule then position, so each rule's hits are one contiguous range.
+    std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+      if (a.rule != b.rule) return a.rule < b.rule;
+      if (a.raw_start != b.raw_start) return a.raw_start < b.raw_start;
+      if (a.raw_end != b.raw_end) return a.raw_end < b.raw_end;
+      return a.score > b.score;
+    });
+    // The same rule may find the same span through two patterns: keep the best-scored one.
+    candidates.erase(std::unique(candidates.begin(), candidates.end(),
+                                 [](const Candidate& a, const Candidate& b) {
+                                   return a.rule == b.rule && a.raw_start == b.raw_start &&
+                                          a.raw_end == b.raw_end;
+                                 }),
+                     candidates.end());
+    if (impl_.combination_order.empty()) return;
+
+    auto range_of = [&](std::size_t rule) {
+      auto first = std::lower_bound(candidates.begin(), candidates.end(), rule,
+                                    [](const Candidate& c, std::size_t r) { return c.rule < r; });
+      auto last = std::upper_bound(first, candidates.end(), rule,
+                                   [](std::size_t r, const Candidate& c) { return r < c.rule; });
+      return std::make_pair(first, last);
+    };
+    const std::string& folded = state_.normalized.folded;
+    state_.combined.clear();
+    for (std::size_t index : impl_.combination_order) {
+      const CompiledRule& rule = impl_.rules[index];
+      const RuleSpec& spec = impl_.specs[index];
+      auto [anchor_first, anchor_last] = range_of(rule.anchor);
+      for (auto a = anchor_first; a != anchor_last; ++a) {
+        const std::size_t low = a->fold_start > rule.window ? a->fold_start - rule.window : 0;
+        const std::size_t high = a->fold_end + rule.window;
+        std::size_t near = 0;
+        for (std::size_t with : rule.with) {
+          if (near_any(range_of(with), low, high)) ++near;
+        }
+        if (near < rule.required) continue;
+        Candidate c = *a;
+        c.rule = index;
+        c.pattern = kCombinationPattern;
+        c.score = spec.score;
+        c.validated = false;
+        c.context_word = nullptr;
+        if (score_context(spec, rule, folded, c)) state_.combined.push_back(c);
+      }
+    }
+    candidates.insert(candidates.end(), state_.combined.begin(), state_.combined.end());
+  }
+
+  // Whether a candidate of the (start-sorted) range overlaps [low, high) of the folded view. Binary
+  // search keeps combinations linear-logarithmic on texts with thousands of signal hits; spans of
+  // one rule rarely nest, so looking a few candidates back from the bound is enough.
+  template <class Range>
+  static bool near_any(const Range& range, std::size_t low, std::size_t high) {
+    auto [first, last] = range;
+    auto bound = std::lower_bound(
+        first, last, high, [](const Candidate& c, std::size_t h) { return c.fold_start < h; });
+    constexpr int kLookBack = 8;
+    for (int k = 0; k < kLookBack && bound != first; ++k) {
+      --bound;
+      if (bound->fold_end > low) return true;
+    }
+    return false;
+  }
+
+  void finish(const ScanOptions& options, Findings& out) {
+    auto& candidates = state_.candidates;
+    if (!options.include_signals) {
+      candidates.erase(
+          std::remove_if(candidates.begin(), candidates.end(),
+                         [&](const Candidate& c) { return impl_.specs[c.rule].signal; }),
+          candidates.end());
+    }
+    auto& order = state_.order;
+    order.clear();
+    if (options.resolve_overlaps) {
+      auto& by_priority = state_.by_priority;
+      by_priority.resize(candidates.size());
+      for (std::size_t i = 0; i < candidates.size(); ++i) by_priority[i] = i;
+      std::sort(by_priority.begin(), by_priority.end(), [&](std::size_t x, std::size_t y) {
+        const Candidate& a = candidates[x];
+        const Candidate& b = candidates[y];
+        if (a.score != b.score) return a.score > b.score;
+        const std::size_t la = a.raw_end - a.raw_start;
+        const std::size_t lb = b.raw_end - b.raw_start;
+        if (la != lb) return la > lb;
+        const Severity sa = impl_.specs[a.rule].severity;
+        const Severity sb = impl_.specs[b.rule].severity;
+        if (sa != sb) return sa > sb;
+        if (a.raw_start != b.raw_start) return a.raw_start < b.raw_start;
+        return a.rule < b.rule;
+      });
+      // Accepted spans are disjoint, so only the nearest one starting before `end` can overlap.
+      std::map<std::size_t, std::size_t> accepted;
+      for (std::size_t i : by_priority) {
+        const Candidate& c = candidates[i];
+        auto next = accepted.lower_bound(c.raw_end);
+        if (next != accepted.begin() && std::prev(next)->second > c.raw_start) continue;
+        accepted.emplace(c.raw_start, c.raw_end);
+        order.push_back(i);
+      }
+    } else {
+      for (std::size_t i = 0; i < candidates.size(); ++i) order.push_back(i);
+    }
+    std::sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) {
+      const Candidate& a = candidates[x];
+      const Candidate& b = candidates[y];
+      if (a.raw_start != b.raw_start) return a.raw_start < b.raw_start;
+      if (a.raw_end != b.raw_end) return a.raw_end < b.raw_end;
+      return impl_.specs[a.rule].id < impl_.specs[b.rule].id;
+    });
+    out.reserve(order.size());
+    for (std::size_t i : order) {
+      const Candidate& c = candidates[i];
+      const RuleSpec& spec = impl_.specs[c.rule];
+      Finding f;
+      f.rule_id = spec.id;
+      f.rule_version = spec.version;
+      f.category = spec.category;
+      f.pattern = c.pattern == kCombinationPattern ? std::string("combination")
+                                                   : spec.patterns[c.pattern].name;
+      f.placeholder = spec.placeholder;
+      f.severity = spec.severity;
+      f.start = c.raw_start;
+      f.end = c.raw_end;
+      f.score = c.score;
+      f.validated = c.validated;
+      if (c.context_word != nullptr) f.context_word = *c.context_word;
+      out.push_back(std::move(f));
+    }
+  }
+
+ private:
+  void locate(const CompiledPattern& pattern, View view, const std::string& text) {
+    const re2::StringPiece input = piece(text);
+    re2::StringPiece groups[2];
+    const int ngroups = pattern.has_group ? 2 : 1;
+    std::size_t pos = 0;
+    while (pos <= text.size()) {
+      if (!pattern.regex->Match(input, pos, text.size(), re2::RE2::UNANCHORED, groups, ngroups)) {
+        break;
+      }
+      const auto match_start = static_cast<std::size_t>(groups[0].data() - text.data());
+      const std::size_t match_end = match_start + groups[0].size();
+      std::size_t start = match_start;
+      std::size_t end = match_end;
+      if (pattern.has_group && groups[1].data() != nullptr) {
+        start = static_cast<std::size_t>(groups[1].data() - text.data());
+        end = start + groups[1].size();
+      }
+      if (end > start) consider(pattern, view, start, end);
+      if (match_end > match_start) {
+        pos = match_end;
+      } else {
+        // Empty match: step over one whole UTF-8 character so the loop always advances.
+        pos = match_start + 1;
+        while (pos < text.size() && (static_cast<unsigned char>(text[pos]) & 0xC0) == 0x80) ++pos;
+      }
+    }
+  }
+
+  void consider(const CompiledPattern& pattern, View view, std::size_t start, std::size_t end) {
+    const NormalizedText& n = state_.normalized;
+    const RuleSpec& spec = impl_.specs[pattern.rule];
+    const CompiledRule& rule = impl_.rules[pattern.rule];
+    const OffsetMap& map = view == View::Folded ? n.folded_map : n.text_map;
+    Candidate c{};
+    c.rule = pattern.rule;
+    c.pattern = pattern.pattern;
+    c.raw_start = map.to_raw_start(start);
+    c.raw_end = map.to_raw_end(end);
+    if (view == View::Folded) {
+      c.fold_start = start;
+      c.fold_end = end;
+    } else {
+      c.fold_start = n.folded_map.from_raw(c.raw_start);
+      c.fold_end = std::max(c.fold_start, n.folded_map.from_raw(c.raw_end));
+    }
+    c.score = spec.patterns[pattern.pattern].score;
+
+    if (rule.validator != nullptr) {
+      // Validators see the `text` view (case and accents kept), whatever view matched.
+      std::size_t text_start = start;
+      std::size_t text_end = end;
+      if (view == View::Folded) {
+        text_start = n.text_map.from_raw(c.raw_start);
+        text_end = std::max(text_start, n.text_map.from_raw(c.raw_end));
+      }
+      state_.value.assign(n.text, text_start, text_end - text_start);
+      apply_normalize(spec.normalize, state_.value, state_.swap);
+      ValidationInput input;
+      input.candidate = state_.value;
+      input.text = n.text;
+      input.start = text_start;
+      input.end = text_end;
+      input.params = &spec.validator->params;
+      if (!rule.validator->fn(input)) return;
+      c.score = 1.0;
+      c.validated = true;
+    }
+    if (!score_context(spec, rule, n.folded, c)) return;
+    state_.candidates.push_back(c);
+  }
+
+  const RuleSet::Impl& impl_;
+  ScanState& state_;
+};
+
+void release_if_large(ScanState& state) {
+  if (state.normalized.text.capacity() <= kKeepBuffersBelow) return;
+  state.normalized = NormalizedText{};
+  state.candidates = {};
+  state.candidates.shrink_to_fit();
+}
+
+}  // namespace
+
+Result<Findings> scan(const RuleSet& rules, std::string_view text, const ScanOptions& options) {
+  if (text.size() > options.max_bytes || text.size() >= 0xFFFFFFFEu) return Errc::InputTooLarge;
+  thread_local ScanState state;
+  state.candidates.clear();
+  normalize_into(text, state.normalized);
+
+  Scan scan(rules.impl(), state);
+  Findings findings;
+  Result<void> outcome = scan.run_view(View::Text);
+  if (outcome) outcome = scan.run_view(View::Folded);
+  if (outcome) {
+    scan.combine();
+    scan.finish(options, findings);
+  }
+  release_if_large(state);
+  if (!outcome) return outcome.error();
+  return findings;
+}
+
+std::vector<ExampleFailure> run_examples(const RuleSet& rules) {
+  std::vector<ExampleFailure> failures;
+  ScanOptions options;
+  options.include_signals = true;
+  options.resolve_overlaps = false;
+  for (const RuleSpec& rule : rules.rules()) {
+    for (const RuleExample& example : rule.examples) {
+      Result<Findings> findings = scan(rules, example.text, options);
+      if (!findings) {
+        failures.push_back({rule.id, example, "the scan failed: " + findings.error().message()});
+        continue;
+      }
+      const auto hit = std::find_if(findings->begin(), findings->end(),
+                                    [&](const Finding& f) { return f.rule_id == rule.id; });
+      if (example.should_match && hit == findings->end()) {
+        failures.push_back({rule.id, example, "expected a match, found none"});
+      } else if (!example.should_match && hit != findings->end()) {
+        failures.push_back({rule.id, example,
+                            "expected no match, found one at bytes " + std::to_string(hit->start) +
+                                "-" + std::to_string(hit->end) + " (score " +
+                                std::to_string(hit->score) + ")"});
+      }
+    }
+  }
+  return failures;
+}
+
+}  // namespace gatekeeper::detect

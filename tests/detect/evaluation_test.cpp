@@ -1,0 +1,241 @@
+#include "gatekeeper/detect/evaluation.hpp"
+
+#include "support/inserm_categories.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <string>
+#include <unistd.h>
+
+namespace gatekeeper::detect {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A corpus file in a fresh temporary directory, removed with the fixture.
+class CorpusFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("gatekeeper_corpus_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  fs::path write(const std::string& content) {
+    fs::path file = dir_ / "prompts.jsonl";
+    std::ofstream(file, std::ios::binary) << content;
+    return file;
+  }
+  fs::path dir_;
+};
+
+TEST_F(CorpusFile, ParsesEveryFieldAndSkipsBlankLines) {
+  auto file = write(
+      R"({"id":"a-1","lang":"fr","text":"Bonjour","expect":["secret","confidential"],"note":"n"})"
+      "\n\n   \n"
+      R"({"id":"a-2","lang":"en","text":"Hello","expect":[]})"
+      "\r\n");
+  std::string error;
+  auto corpus = read_corpus(file, &error);
+  ASSERT_TRUE(corpus) << error;
+  ASSERT_EQ(corpus->size(), 2u);
+  EXPECT_EQ((*corpus)[0].id, "a-1");
+  EXPECT_EQ((*corpus)[0].lang, "fr");
+  EXPECT_EQ((*corpus)[0].text, "Bonjour");
+  EXPECT_EQ((*corpus)[0].expect, (std::vector<std::string>{"secret", "confidential"}));
+  EXPECT_EQ((*corpus)[0].note, "n");
+  EXPECT_EQ((*corpus)[1].id, "a-2");
+  EXPECT_TRUE((*corpus)[1].expect.empty());
+  EXPECT_TRUE((*corpus)[1].note.empty());
+}
+
+TEST_F(CorpusFile, ReportsEveryBadLineWithItsNumberAndNoText) {
+  auto file = write(
+      R"({"id":"ok-1","lang":"fr","text":"premier","expect":[]})" "\n"
+      R"({"id":"bad-json","lang":"fr","text":"SECRET-TEXT-1")" "\n"
+      R"({"id":"ok-2","lang":"en","text":"second","expect":[]})" "\n"
+      R"({"id":"bad-lang","lang":"de","text":"SECRET-TEXT-2","expect":[]})" "\n"
+      R"({"id":"bad-expect","lang":"en","text":"SECRET-TEXT-3","expect":"secret"})" "\n"
+      R"({"lang":"en","text":"SECRET-TEXT-4","expect":[]})" "\n");
+  std::string error;
+  auto corpus = read_corpus(file, &error);
+  ASSERT_FALSE(corpus);
+  EXPECT_EQ(corpus.error(), make_error_code(Errc::ConfigSyntax));
+  EXPECT_NE(error.find("prompts.jsonl:2: not valid JSON"), std::string::npos) << error;
+  EXPECT_NE(error.find("prompts.jsonl:4: field \"lang\""), std::string::npos) << error;
+  EXPECT_NE(error.find("prompts.jsonl:5: field \"expect\""), std::string::npos) << error;
+  EXPECT_NE(error.find("prompts.jsonl:6: missing field \"id\""), std::string::npos) << error;
+  EXPECT_EQ(error.find(":1:"), std::string::npos) << error;
+  EXPECT_EQ(error.find(":3:"), std::string::npos) << error;
+  EXPECT_EQ(error.find("SECRET-TEXT"), std::string::npos) << "prompt text leaked into the error";
+}
+
+TEST_F(CorpusFile, WrongFieldTypeIsConfigInvalid) {
+  auto file = write(R"({"id":"x","lang":"fr","text":42,"expect":[]})" "\n");
+  std::string error;
+  auto corpus = read_corpus(file, &error);
+  ASSERT_FALSE(corpus);
+  EXPECT_EQ(corpus.error(), make_error_code(Errc::ConfigInvalid));
+  EXPECT_NE(error.find(":1: field \"text\" must be a string"), std::string::npos) << error;
+}
+
+TEST_F(CorpusFile, RejectsDuplicateIds) {
+  auto file = write(R"({"id":"dup","lang":"fr","text":"a","expect":[]})" "\n"
+                    R"({"id":"dup","lang":"en","text":"b","expect":[]})" "\n");
+  std::string error;
+  auto corpus = read_corpus(file, &error);
+  ASSERT_FALSE(corpus);
+  EXPECT_EQ(corpus.error(), make_error_code(Errc::ConfigInvalid));
+  EXPECT_NE(error.find(":2: duplicate id \"dup\""), std::string::npos) << error;
+}
+
+TEST_F(CorpusFile, MissingFileIsConfigNotFound) {
+  std::string error;
+  auto corpus = read_corpus(dir_ / "absent.jsonl", &error);
+  ASSERT_FALSE(corpus);
+  EXPECT_EQ(corpus.error(), make_error_code(Errc::ConfigNotFound));
+  EXPECT_NE(error.find("absent.jsonl"), std::string::npos);
+  // A null error pointer is allowed.
+  EXPECT_FALSE(read_corpus(dir_ / "absent.jsonl", nullptr));
+}
+
+RuleSetConstSharedPtr compile_inline(const std::string& yaml) {
+  Diagnostics diagnostics;
+  auto specs = parse_rule_text(yaml, "inline.yaml", diagnostics);
+  auto rules = RuleSet::compile(std::move(specs), RuleSetOptions{}, diagnostics);
+  std::string all;
+  for (const auto& d : diagnostics) all += d.to_string() + "\n";
+  EXPECT_TRUE(rules) << all;
+  return rules ? *rules : nullptr;
+}
+
+constexpr const char* kMarkerRule = R"(
+category: secret
+rules:
+  - id: zorglub_marker
+    description: Mot de test.
+    severity: high
+    languages: [fr, en]
+    patterns:
+      - name: marker
+        regex: '\bzorglub\b'
+        score: 0.9
+    min_score: 0.5
+    examples:
+      match: ["le mot zorglub"]
+      no_match: ["rien ici"]
+)";
+
+TEST(Evaluation, CountsRecallFalsePositivesAndMissesByIdOnly) {
+  auto rules = compile_inline(kMarkerRule);
+  ASSERT_NE(rules, nullptr);
+  std::vector<LabelledPrompt> corpus = {
+      {"s1", "fr", "il a dit zorglub", {"secret"}, ""},
+      {"s2", "en", "nothing to see", {"secret"}, ""},
+      {"s3", "fr", "zorglub encore", {"secret", "confidential"}, ""},
+      {"s4", "en", "zorglub but labelled otherwise", {"confidential"}, ""},
+      {"b1", "fr", "texte anodin", {}, ""},
+      {"b2", "en", "a benign zorglub", {}, ""},
+      {"b3", "en", "plain", {}, ""},
+  };
+  auto report = evaluate(*rules, corpus);
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->categories.at("secret").expected, 3);
+  EXPECT_EQ(report->categories.at("secret").detected, 2);
+  EXPECT_DOUBLE_EQ(report->categories.at("secret").recall(), 2.0 / 3.0);
+  EXPECT_EQ(report->categories.at("confidential").expected, 2);
+  EXPECT_EQ(report->categories.at("confidential").detected, 0);
+  EXPECT_EQ(report->benign, 3);
+  EXPECT_EQ(report->benign_flagged, 1);
+  EXPECT_DOUBLE_EQ(report->false_positive_rate(), 1.0 / 3.0);
+  EXPECT_EQ(report->unexpected_category, 1);  // s4
+  EXPECT_EQ(report->false_positives, (std::vector<std::string>{"b2: zorglub_marker"}));
+  ASSERT_EQ(report->misses.size(), 3u);
+  EXPECT_EQ(report->misses[0], "s2: expected secret");
+  EXPECT_EQ(report->misses[1], "s3: expected confidential (found: zorglub_marker)");
+  EXPECT_EQ(report->misses[2], "s4: expected confidential (found: zorglub_marker)");
+  for (const auto& line : report->misses) EXPECT_EQ(line.find("zorglub "), std::string::npos);
+}
+
+TEST(Evaluation, EmptyCorpusGivesNeutralFigures) {
+  auto rules = compile_inline(kMarkerRule);
+  ASSERT_NE(rules, nullptr);
+  auto report = evaluate(*rules, {});
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->categories.empty());
+  EXPECT_EQ(report->benign, 0);
+  EXPECT_DOUBLE_EQ(report->false_positive_rate(), 0.0);
+}
+
+// The shipped rule pack against the shipped labelled corpus: the figures quoted in
+// docs/rule-pack.md come from this test's output.
+TEST(EvaluationCorpus, ShippedRulePackMeetsTheThresholds) {
+  const fs::path source = GATEKEEPER_SOURCE_DIR;
+  Diagnostics diagnostics;
+  auto rules = RuleSet::load(source / "rules", RuleSetOptions{}, diagnostics);
+  for (const auto& d : diagnostics) ADD_FAILURE() << d.to_string();
+  ASSERT_TRUE(rules);
+
+  std::string error;
+  auto corpus = read_corpus(source / "tests" / "corpus" / "prompts.jsonl", &error);
+  ASSERT_TRUE(corpus) << error;
+
+  int benign = 0;
+  std::map<std::string, int> per_category;
+  std::map<std::string, int> per_lang;
+  for (const auto& prompt : *corpus) {
+    ++per_lang[prompt.lang];
+    if (prompt.expect.empty()) ++benign;
+    for (const auto& category : prompt.expect) {
+      EXPECT_TRUE(test::is_inserm_category(category))
+          << prompt.id << ": unknown category " << category;
+      ++per_category[category];
+    }
+  }
+  EXPECT_GE(corpus->size(), 300u);
+  EXPECT_GE(benign, 130);
+  for (auto category : test::kInsermCategories) {
+    const bool major = category != "intellectual_property" && category != "evaluation" &&
+                       category != "personal_data";
+    EXPECT_GE(per_category[std::string(category)], major ? 20 : 10) << category;
+  }
+  EXPECT_GE(per_lang["fr"] * 10, static_cast<int>(corpus->size()) * 4) << "French under 40 %";
+  EXPECT_GE(per_lang["en"] * 10, static_cast<int>(corpus->size()) * 4) << "English under 40 %";
+
+  auto report = evaluate(**rules, *corpus);
+  ASSERT_TRUE(report);
+
+  std::printf("\n%-24s %8s %8s %8s\n", "category", "expected", "detected", "recall");
+  for (const auto& [category, score] : report->categories) {
+    std::printf("%-24s %8d %8d %8.3f\n", category.c_str(), score.expected, score.detected,
+                score.recall());
+  }
+  std::printf("benign prompts %d, flagged %d, false-positive rate %.4f\n", report->benign,
+              report->benign_flagged, report->false_positive_rate());
+  std::printf("corpus size %zu, sensitive prompts also flagged with another category: %d\n",
+              corpus->size(), report->unexpected_category);
+  for (const auto& miss : report->misses) std::printf("miss: %s\n", miss.c_str());
+  for (const auto& fp : report->false_positives) std::printf("false positive: %s\n", fp.c_str());
+  std::fflush(stdout);
+
+  for (auto category : test::kInsermCategories) {
+    auto it = report->categories.find(std::string(category));
+    ASSERT_NE(it, report->categories.end()) << category;
+    const double required = category == "health_identifier" ? 0.99 : 0.9;
+    EXPECT_GE(it->second.recall(), required) << category;
+  }
+  EXPECT_LE(report->false_positive_rate(), 0.02);
+}
+
+}  // namespace
+}  // namespace gatekeeper::detect
