@@ -24,6 +24,8 @@ using tcp = test::tcp;
 config::Snapshot make_snapshot(bool with_platforms = true) {
   config::Snapshot snapshot;
   if (with_platforms) snapshot.platforms = test::parse_platforms(test::kTestPlatforms);
+  snapshot.rules = test::shipped_rules().rules;
+  snapshot.policy = test::shipped_rules().policy;
   return snapshot;
 }
 
@@ -501,6 +503,8 @@ class InterceptedClient {
 };
 
 TEST(ProxyInterceptTest, HttpsRequestToAiHostIsForwardedOverVerifiedTls) {
+  ASSERT_NE(test::shipped_rules().rules, nullptr);
+  ASSERT_NE(test::shipped_rules().policy, nullptr);
   InterceptSetup setup;
   auto leaf = test::make_certificate("api.openai.com", &setup.upstream_ca);
   test::Upstream upstream(

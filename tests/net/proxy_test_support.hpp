@@ -25,7 +25,9 @@
 
 #include "gatekeeper/config/platforms.hpp"
 #include "gatekeeper/config/settings.hpp"
+#include "gatekeeper/detect/rule_set.hpp"
 #include "gatekeeper/net/proxy_server.hpp"
+#include "gatekeeper/policy/policy.hpp"
 #include "gatekeeper/tls/certificate_authority.hpp"
 
 #ifndef GATEKEEPER_TEST_PROXY_THREADS
@@ -241,6 +243,25 @@ inline config::PlatformRegistryConstSharedPtr parse_platforms(const std::string&
   Diagnostics diagnostics;
   auto parsed = config::PlatformRegistry::parse(yaml, "platforms.yaml", diagnostics);
   return parsed ? *parsed : nullptr;
+}
+
+// The shipped rule pack and policy, compiled once per process (the inspector needs both).
+struct ShippedRules {
+  detect::RuleSetConstSharedPtr rules;
+  policy::PolicyConstSharedPtr policy;
+};
+inline const ShippedRules& shipped_rules() {
+  static const ShippedRules shipped = [] {
+    ShippedRules out;
+    Diagnostics diagnostics;
+    const std::filesystem::path source(GATEKEEPER_SOURCE_DIR);
+    if (auto rules = detect::RuleSet::load(source / "rules", {}, diagnostics)) out.rules = *rules;
+    if (auto loaded = policy::Policy::load(source / "config" / "policy.yaml", diagnostics)) {
+      out.policy = *loaded;
+    }
+    return out;
+  }();
+  return shipped;
 }
 
 inline const char* kTestPlatforms = R"(version: 1
