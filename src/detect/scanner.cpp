@@ -191,10 +191,15 @@ class Scan {
         if (a.raw_start != b.raw_start) return a.raw_start < b.raw_start;
         return a.rule < b.rule;
       });
-      // Accepted spans are disjoint, so only the nearest one starting before `end` can overlap.
-      std::map<std::size_t, std::size_t> accepted;
+      // Overlaps are resolved within a category only: a confidentiality stamp inside an
+      // unpublished-results passage must still count as both, since the policy decides on every
+      // category present (the redactor merges overlapping spans it has to replace).
+      // Accepted spans of one category are disjoint, so only the nearest one starting before
+      // `end` can overlap.
+      std::map<std::string_view, std::map<std::size_t, std::size_t>> accepted_by_category;
       for (std::size_t i : by_priority) {
         const Candidate& c = candidates[i];
+        auto& accepted = accepted_by_category[impl_.specs[c.rule].category];
         auto next = accepted.lower_bound(c.raw_end);
         if (next != accepted.begin() && std::prev(next)->second > c.raw_start) continue;
         accepted.emplace(c.raw_start, c.raw_end);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <random>
 #include <thread>
 
@@ -291,6 +293,28 @@ TEST(ScannerTest, FindingsAreSortedByStart) {
   for (std::size_t i = 1; i < f.size(); ++i) EXPECT_LT(f[i - 1].start, f[i].start);
 }
 
+TEST(ScannerTest, OverlapsAcrossCategoriesKeepEveryCategory) {
+  auto rules = must_compile(R"(rules:
+  - id: stamp
+    category: confidential
+    patterns: [{regex: '\bconfidentiel\b', score: 0.9}]
+    examples: {match: ["CONFIDENTIEL"]}
+  - id: embargo_passage
+    category: unpublished_research
+    patterns: [{regex: 'sous embargo[^.]*', score: 0.8}]
+    examples: {match: ["sous embargo jusqu'au 3 mars"]}
+  - id: embargo_word
+    category: unpublished_research
+    patterns: [{regex: '\bembargo\b', score: 0.6}]
+    examples: {match: ["embargo"]}
+)");
+  ASSERT_TRUE(rules);
+  const Findings f = must_scan(*rules, "Résultats sous embargo, document confidentiel.");
+  // The stamp overlaps the passage yet both categories are reported; within the category the
+  // better-scored passage wins over the bare word.
+  EXPECT_EQ(rule_ids(f), (std::vector<std::string>{"embargo_passage", "stamp"}));
+}
+
 TEST(ScannerTest, InvalidUtf8NulAndInvisibleCharactersKeepExactOffsets) {
   auto rules = must_compile(R"(category: health_identifier
 rules:
@@ -564,6 +588,7 @@ TEST(ScannerTest, RandomBytesNeverCrashAndFindingsStayInBounds) {
       options.include_signals = !resolve;
       auto result = scan(*rules, text, options);
       ASSERT_TRUE(result);
+      std::map<std::string, std::size_t> last_end_by_category;
       for (std::size_t i = 0; i < result->size(); ++i) {
         const Finding& f = (*result)[i];
         ASSERT_LT(f.start, f.end);
@@ -572,7 +597,14 @@ TEST(ScannerTest, RandomBytesNeverCrashAndFindingsStayInBounds) {
         ASSERT_LE(f.score, 1.0);
         if (i > 0) {
           ASSERT_LE((*result)[i - 1].start, f.start);
-          if (resolve) ASSERT_LE((*result)[i - 1].end, f.start);
+        }
+        // Resolved findings are disjoint within a category (categories may overlap each other).
+        if (resolve) {
+          auto [it, first] = last_end_by_category.try_emplace(f.category, f.end);
+          if (!first) {
+            ASSERT_LE(it->second, f.start);
+            it->second = f.end;
+          }
         }
       }
     }
