@@ -637,7 +637,11 @@ class HttpSession : public StopListener,
     inspected.client_user = info_.user;
     inspected.connection_id = info_.id;
 
-    auto outcome = http::inspect(*snapshot_, inspected);
+    // GET/HEAD/OPTIONS without content carry no prompt: forwarded without a scan.
+    http::InspectOutcome outcome;
+    if (body_too_large_ || http::needs_inspection(inspected.method, inspected.headers)) {
+      outcome = http::inspect(*snapshot_, inspected);
+    }
     if (state_->context.record_decision && !outcome.decision_record.is_null()) {
       state_->context.record_decision(outcome.decision_record);
     }

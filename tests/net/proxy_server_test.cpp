@@ -5,6 +5,7 @@
 #include <chrono>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -537,6 +538,39 @@ TEST(ProxyInterceptTest, ClientWithoutSniGetsACertificateForTheConnectHost) {
   ASSERT_TRUE(client.ready());  // the client verified the leaf against "api.openai.com"
   EXPECT_EQ(client.post("/v1/chat/completions", "{}").body(), "ok");
   EXPECT_EQ(setup.leaf_cache->mint_count(), 1u);
+}
+
+TEST(ProxyInterceptTest, SensitivePromptNeverReachesTheUpstreamVerbatim) {
+  InterceptSetup setup;
+  auto leaf = test::make_certificate("api.openai.com", &setup.upstream_ca);
+  std::mutex mutex;
+  std::string forwarded;
+  test::Upstream upstream(
+      [&](test::UpstreamExchange& exchange) {
+        {
+          std::lock_guard lock(mutex);
+          forwarded += exchange.request.body();
+        }
+        test::reply_text(exchange, R"({"choices":[]})");
+      },
+      test::make_server_context(leaf, setup.upstream_ca));
+  test::RunningProxy proxy(setup.snapshot(upstream.port()), setup.context());
+  InterceptedClient client(proxy, *setup.proxy_ca);
+  ASSERT_TRUE(client.ready());
+  const std::string prompt =
+      R"({"model":"gpt-4o","messages":[{"role":"user","content":"STRICTEMENT CONFIDENTIEL : )"
+      R"(patient 1 85 05 78 006 084 91, numero de securite sociale 1 85 05 78 006 084 91"}]})";
+  const auto response = client.post("/v1/chat/completions", prompt);
+  EXPECT_NE(response.result_int(), 0u);
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(forwarded.find("006 084 91"), std::string::npos);
+  }
+  // The inspector's decision went to the decision log, without the value.
+  const auto records = proxy.records();
+  ASSERT_FALSE(records.empty());
+  EXPECT_TRUE(records.back().contains("action"));
+  EXPECT_EQ(records.back().dump().find("006 084 91"), std::string::npos);
 }
 
 TEST(ProxyInterceptTest, UntrustedUpstreamCertificateGets502AndARecord) {
