@@ -1,6 +1,8 @@
 #include "gatekeeper/detect/scanner.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <limits>
 #include <map>
 
@@ -26,11 +28,14 @@ struct Candidate {
   double score;
   bool validated;
   const std::string* context_word;
+  std::uint32_t locate_order;  // position of its pattern in the single-pass locate order
 };
 
 struct ScanState {
   NormalizedText normalized;
-  std::vector<int> hits;
+  std::array<std::vector<int>, 2> hits;  // per view: prefilter hits, sorted, unique
+  std::vector<char> needed;              // per rule: its patterns must be located
+  std::vector<char> located;             // per rule: its patterns have been located
   std::vector<Candidate> candidates;
   std::vector<Candidate> combined;
   std::vector<std::size_t> order;
@@ -79,22 +84,71 @@ class Scan {
  public:
   Scan(const RuleSet::Impl& impl, ScanState& state) : impl_(impl), state_(state) {}
 
-  // Runs every hit pattern of one view and turns its matches into scored candidates.
-  Result<void> run_view(View view) {
+  // Runs the prefilter of one view and keeps its hits for locate().
+  Result<void> prefilter_view(View view) {
+    auto& hits = state_.hits[static_cast<int>(view)];
+    hits.clear();
     const Prefilter* prefilter = impl_.prefilters[static_cast<int>(view)].get();
     if (prefilter == nullptr) return {};
-    const std::string& text =
-        view == View::Folded ? state_.normalized.folded : state_.normalized.text;
-    state_.hits.clear();
-    if (auto r = prefilter->match(text, state_.hits); !r) return r;
+    if (auto r = prefilter->match(view_text(view), hits); !r) return r;
     // Deterministic order whatever the prefilter's.
-    std::sort(state_.hits.begin(), state_.hits.end());
-    state_.hits.erase(std::unique(state_.hits.begin(), state_.hits.end()), state_.hits.end());
-    const auto& to_pattern = impl_.view_patterns[static_cast<int>(view)];
-    for (int hit : state_.hits) {
-      locate(impl_.patterns[to_pattern[static_cast<std::size_t>(hit)]], view, text);
-    }
+    std::sort(hits.begin(), hits.end());
+    hits.erase(std::unique(hits.begin(), hits.end()), hits.end());
     return {};
+  }
+
+  // Locates every hit pattern of the rules marked needed and not yet located, and turns their
+  // matches into scored candidates.
+  void locate_needed() {
+    for (int v = 0; v < 2; ++v) {
+      const View view = static_cast<View>(v);
+      const auto& to_pattern = impl_.view_patterns[static_cast<std::size_t>(v)];
+      const std::string& text = view_text(view);
+      for (int hit : state_.hits[static_cast<std::size_t>(v)]) {
+        const auto index = to_pattern[static_cast<std::size_t>(hit)];
+        const CompiledPattern& pattern = impl_.patterns[index];
+        if (!state_.needed[pattern.rule] || state_.located[pattern.rule]) continue;
+        // The single-pass order (text view first, then folded, each by prefilter index) is what
+        // combine() sees, whichever phase located the pattern.
+        locate(pattern, view, text,
+               static_cast<std::uint32_t>(v * impl_.patterns.size() + static_cast<std::size_t>(hit)));
+      }
+    }
+    for (std::size_t r = 0; r < state_.needed.size(); ++r) {
+      if (state_.needed[r]) state_.located[r] = 1;
+    }
+  }
+
+  // Signal rules only matter for the combinations they feed (unless reported): locate first the
+  // reported rules and the combination anchors, then only the `with` rules of combinations whose
+  // anchor was found. Signals that hit often in ordinary prose are thus not located at all when
+  // no anchor is present. Findings are the same as locating everything.
+  void locate_all(const ScanOptions& options) {
+    const std::size_t rules = impl_.specs.size();
+    state_.needed.assign(rules, 0);
+    state_.located.assign(rules, 0);
+    for (std::size_t r = 0; r < rules; ++r) {
+      state_.needed[r] = options.include_signals || !impl_.specs[r].signal;
+    }
+    for (std::size_t index : impl_.combination_order) state_.needed[impl_.rules[index].anchor] = 1;
+    locate_needed();
+    if (options.include_signals) return;
+    bool more = false;
+    for (std::size_t index : impl_.combination_order) {
+      const CompiledRule& rule = impl_.rules[index];
+      if (!has_candidate(rule.anchor)) continue;
+      for (std::size_t with : rule.with) {
+        if (!state_.needed[with]) {
+          state_.needed[with] = 1;
+          more = true;
+        }
+      }
+    }
+    if (!more) return;
+    locate_needed();
+    std::stable_sort(
+        state_.candidates.begin(), state_.candidates.end(),
+        [](const Candidate& a, const Candidate& b) { return a.locate_order < b.locate_order; });
   }
 
   void combine() {
@@ -232,7 +286,17 @@ class Scan {
   }
 
  private:
-  void locate(const CompiledPattern& pattern, View view, const std::string& text) {
+  const std::string& view_text(View view) const {
+    return view == View::Folded ? state_.normalized.folded : state_.normalized.text;
+  }
+
+  bool has_candidate(std::size_t rule) const {
+    return std::any_of(state_.candidates.begin(), state_.candidates.end(),
+                       [&](const Candidate& c) { return c.rule == rule; });
+  }
+
+  void locate(const CompiledPattern& pattern, View view, const std::string& text,
+              std::uint32_t order) {
     const re2::StringPiece input = piece(text);
     re2::StringPiece groups[2];
     const int ngroups = pattern.has_group ? 2 : 1;
@@ -249,7 +313,7 @@ class Scan {
         start = static_cast<std::size_t>(groups[1].data() - text.data());
         end = start + groups[1].size();
       }
-      if (end > start) consider(pattern, view, start, end);
+      if (end > start) consider(pattern, view, start, end, order);
       if (match_end > match_start) {
         pos = match_end;
       } else {
@@ -260,7 +324,8 @@ class Scan {
     }
   }
 
-  void consider(const CompiledPattern& pattern, View view, std::size_t start, std::size_t end) {
+  void consider(const CompiledPattern& pattern, View view, std::size_t start, std::size_t end,
+                std::uint32_t order) {
     const NormalizedText& n = state_.normalized;
     const RuleSpec& spec = impl_.specs[pattern.rule];
     const CompiledRule& rule = impl_.rules[pattern.rule];
@@ -268,6 +333,7 @@ class Scan {
     Candidate c{};
     c.rule = pattern.rule;
     c.pattern = pattern.pattern;
+    c.locate_order = order;
     c.raw_start = map.to_raw_start(start);
     c.raw_end = map.to_raw_end(end);
     if (view == View::Folded) {
@@ -324,9 +390,10 @@ Result<Findings> scan(const RuleSet& rules, std::string_view text, const ScanOpt
 
   Scan scan(rules.impl(), state);
   Findings findings;
-  Result<void> outcome = scan.run_view(View::Text);
-  if (outcome) outcome = scan.run_view(View::Folded);
+  Result<void> outcome = scan.prefilter_view(View::Text);
+  if (outcome) outcome = scan.prefilter_view(View::Folded);
   if (outcome) {
+    scan.locate_all(options);
     scan.combine();
     scan.finish(options, findings);
   }
