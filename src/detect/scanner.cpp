@@ -110,8 +110,9 @@ class Scan {
         if (!state_.needed[pattern.rule] || state_.located[pattern.rule]) continue;
         // The single-pass order (text view first, then folded, each by prefilter index) is what
         // combine() sees, whichever phase located the pattern.
-        locate(pattern, view, text,
-               static_cast<std::uint32_t>(v * impl_.patterns.size() + static_cast<std::size_t>(hit)));
+        const std::size_t order = static_cast<std::size_t>(v) * impl_.patterns.size() +
+                                  static_cast<std::size_t>(hit);
+        locate(pattern, view, text, static_cast<std::uint32_t>(order));
       }
     }
     for (std::size_t r = 0; r < state_.needed.size(); ++r) {

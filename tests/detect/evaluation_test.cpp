@@ -1,4 +1,6 @@
 #include "gatekeeper/detect/evaluation.hpp"
+#include "gatekeeper/detect/prefilter.hpp"
+#include "gatekeeper/detect/scanner.hpp"
 
 #include "support/inserm_categories.hpp"
 
@@ -235,6 +237,62 @@ TEST(EvaluationCorpus, ShippedRulePackMeetsTheThresholds) {
     EXPECT_GE(it->second.recall(), required) << category;
   }
   EXPECT_LE(report->false_positive_rate(), 0.02);
+}
+
+// Signals are located only when a combination needs them, and each prefilter finds different
+// candidate patterns: none of this may change a finding on the shipped pack and corpus.
+std::string describe(const Findings& findings) {
+  std::string out;
+  for (const Finding& f : findings) {
+    out += f.rule_id + "/" + f.pattern + "@" + std::to_string(f.start) + "-" +
+           std::to_string(f.end) + " score=" + std::to_string(f.score) +
+           (f.validated ? " validated" : "") + " ctx=" + f.context_word + "\n";
+  }
+  return out;
+}
+
+TEST(EvaluationCorpus, FindingsDoNotDependOnPrefilterOrSignalLocating) {
+  const fs::path source = GATEKEEPER_SOURCE_DIR;
+  std::vector<RuleSetConstSharedPtr> packs;
+  std::vector<PrefilterKind> kinds = {PrefilterKind::Re2Set};
+  if (hyperscan_available()) kinds.push_back(PrefilterKind::Hyperscan);
+  for (const PrefilterKind kind : kinds) {
+    Diagnostics diagnostics;
+    RuleSetOptions options;
+    options.prefilter = kind;
+    options.run_examples = false;
+    auto rules = RuleSet::load(source / "rules", options, diagnostics);
+    ASSERT_TRUE(rules);
+    ASSERT_EQ((*rules)->prefilter_kind(), kind);
+    packs.push_back(*rules);
+  }
+  std::string error;
+  auto corpus = read_corpus(source / "tests" / "corpus" / "prompts.jsonl", &error);
+  ASSERT_TRUE(corpus) << error;
+  ScanOptions reported;
+  reported.resolve_overlaps = false;
+  ScanOptions everything = reported;
+  everything.include_signals = true;
+  for (const auto& prompt : *corpus) {
+    std::vector<std::string> per_pack;
+    for (const auto& rules : packs) {
+      auto lazy = scan(*rules, prompt.text, reported);
+      auto full = scan(*rules, prompt.text, everything);
+      ASSERT_TRUE(lazy && full) << prompt.id;
+      Findings without_signals;
+      for (const Finding& f : *full) {
+        if (!rules->find_rule(f.rule_id)->signal) without_signals.push_back(f);
+      }
+      EXPECT_EQ(describe(*lazy), describe(without_signals)) << prompt.id;
+      per_pack.push_back(describe(*full));
+      auto resolved = scan(*rules, prompt.text);
+      ASSERT_TRUE(resolved) << prompt.id;
+      per_pack.push_back(describe(*resolved));
+    }
+    for (std::size_t k = 2; k < per_pack.size(); ++k) {
+      EXPECT_EQ(per_pack[k], per_pack[k % 2]) << prompt.id;
+    }
+  }
 }
 
 }  // namespace
