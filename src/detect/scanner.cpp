@@ -36,6 +36,7 @@ struct ScanState {
   std::array<std::vector<int>, 2> hits;  // per view: prefilter hits, sorted, unique
   std::vector<char> needed;              // per rule: its patterns must be located
   std::vector<char> located;             // per rule: its patterns have been located
+  std::vector<char> prefiltered;         // per rule: the prefilter reported one of its patterns
   std::vector<Candidate> candidates;
   std::vector<Candidate> combined;
   std::vector<std::size_t> order;
@@ -120,10 +121,13 @@ class Scan {
     }
   }
 
-  // Signal rules only matter for the combinations they feed (unless reported): locate first the
-  // reported rules and the combination anchors, then only the `with` rules of combinations whose
-  // anchor was found. Signals that hit often in ordinary prose are thus not located at all when
-  // no anchor is present. Findings are the same as locating everything.
+  // Signal rules only matter for the combinations they feed (unless reported). Locating runs in
+  // phases: first the reported rules; then the (signal) anchors of the combinations that can
+  // still fire, i.e. enough of whose `with` rules have candidates or, for signals not located
+  // yet, prefilter hits; then the `with` signals of those combinations whose anchor was found.
+  // Signals that hit often in ordinary prose are thus rarely located. Findings are the same as
+  // locating everything: a combination needs an anchor candidate and `required` `with` rules
+  // with candidates.
   void locate_all(const ScanOptions& options) {
     const std::size_t rules = impl_.specs.size();
     state_.needed.assign(rules, 0);
@@ -131,22 +135,28 @@ class Scan {
     for (std::size_t r = 0; r < rules; ++r) {
       state_.needed[r] = options.include_signals || !impl_.specs[r].signal;
     }
-    for (std::size_t index : impl_.combination_order) state_.needed[impl_.rules[index].anchor] = 1;
     locate_needed();
     if (options.include_signals) return;
     bool more = false;
+    auto need = [&](std::size_t rule) {
+      if (state_.needed[rule]) return;
+      state_.needed[rule] = 1;
+      more = true;
+    };
+    mark_prefilter_hits();
+    for (std::size_t index : impl_.combination_order) {
+      if (can_fire(impl_.rules[index])) need(impl_.rules[index].anchor);
+    }
+    if (more) locate_needed();
+    const bool anchors_added = more;
+    more = false;
     for (std::size_t index : impl_.combination_order) {
       const CompiledRule& rule = impl_.rules[index];
-      if (!has_candidate(rule.anchor)) continue;
-      for (std::size_t with : rule.with) {
-        if (!state_.needed[with]) {
-          state_.needed[with] = 1;
-          more = true;
-        }
-      }
+      if (!state_.located[rule.anchor] || !has_candidate(rule.anchor) || !can_fire(rule)) continue;
+      for (std::size_t with : rule.with) need(with);
     }
-    if (!more) return;
-    locate_needed();
+    if (more) locate_needed();
+    if (!anchors_added && !more) return;
     std::stable_sort(
         state_.candidates.begin(), state_.candidates.end(),
         [](const Candidate& a, const Candidate& b) { return a.locate_order < b.locate_order; });
@@ -289,6 +299,26 @@ class Scan {
  private:
   const std::string& view_text(View view) const {
     return view == View::Folded ? state_.normalized.folded : state_.normalized.text;
+  }
+
+  // Per rule: whether the prefilter reported one of its patterns.
+  void mark_prefilter_hits() {
+    state_.prefiltered.assign(impl_.specs.size(), 0);
+    for (int v = 0; v < 2; ++v) {
+      const auto& to_pattern = impl_.view_patterns[static_cast<std::size_t>(v)];
+      for (int hit : state_.hits[static_cast<std::size_t>(v)]) {
+        state_.prefiltered[impl_.patterns[to_pattern[static_cast<std::size_t>(hit)]].rule] = 1;
+      }
+    }
+  }
+
+  // Whether enough `with` rules of a combination may have candidates for it to fire.
+  bool can_fire(const CompiledRule& rule) const {
+    std::size_t possible = 0;
+    for (std::size_t with : rule.with) {
+      if (state_.located[with] ? has_candidate(with) : state_.prefiltered[with] != 0) ++possible;
+    }
+    return possible >= rule.required;
   }
 
   bool has_candidate(std::size_t rule) const {
