@@ -91,7 +91,10 @@ void scan_prompt(benchmark::State& state, PrefilterKind kind) {
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
   state.counters["findings"] = static_cast<double>(findings);
-  state.SetLabel(rules.prefilter_kind() == PrefilterKind::Hyperscan ? "hyperscan" : "re2-set");
+  const PrefilterKind used = rules.prefilter_kind();
+  state.SetLabel(used == PrefilterKind::Hyperscan ? "hyperscan"
+                 : used == PrefilterKind::Hybrid  ? "hybrid (hyperscan text, re2-set folded)"
+                                                  : "re2-set");
 }
 
 void BM_ScanRe2Set(benchmark::State& state) { scan_prompt(state, PrefilterKind::Re2Set); }

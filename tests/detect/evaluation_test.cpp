@@ -255,7 +255,10 @@ TEST(EvaluationCorpus, FindingsDoNotDependOnPrefilterOrSignalLocating) {
   const fs::path source = GATEKEEPER_SOURCE_DIR;
   std::vector<RuleSetConstSharedPtr> packs;
   std::vector<PrefilterKind> kinds = {PrefilterKind::Re2Set};
-  if (hyperscan_available()) kinds.push_back(PrefilterKind::Hyperscan);
+  if (hyperscan_available()) {
+    kinds.push_back(PrefilterKind::Hyperscan);
+    kinds.push_back(PrefilterKind::Hybrid);
+  }
   for (const PrefilterKind kind : kinds) {
     Diagnostics diagnostics;
     RuleSetOptions options;

@@ -71,10 +71,11 @@ rules:
   EXPECT_TRUE(c.diagnostics.empty()) << all_messages(c.diagnostics);
 }
 
-TEST(RuleSetTest, AutoPicksRe2SetTheFasterOnTheDefaultPack) {
+TEST(RuleSetTest, AutoPicksTheFasterEnginePerView) {
   auto c = compile_yaml(one_rule("abc"));
   ASSERT_TRUE(c.result);
-  EXPECT_EQ((*c.result)->prefilter_kind(), PrefilterKind::Re2Set);
+  EXPECT_EQ((*c.result)->prefilter_kind(),
+            hyperscan_available() ? PrefilterKind::Hybrid : PrefilterKind::Re2Set);
   RuleSetOptions re2;
   re2.prefilter = PrefilterKind::Re2Set;
   auto d = compile_yaml(one_rule("abc"), re2);

@@ -15,10 +15,12 @@ namespace gatekeeper::detect {
 class RuleSet;
 using RuleSetConstSharedPtr = std::shared_ptr<const RuleSet>;
 
-enum class PrefilterKind { Auto, Re2Set, Hyperscan };
+// Hybrid: Hyperscan for the case-sensitive patterns, RE2::Set for the folded (case-insensitive)
+// ones, each the faster engine on its view; what Auto picks when Hyperscan is built in.
+enum class PrefilterKind { Auto, Re2Set, Hyperscan, Hybrid };
 
 struct RuleSetOptions {
-  PrefilterKind prefilter = PrefilterKind::Auto;  // Auto: the faster one (RE2::Set, see benchmarks)
+  PrefilterKind prefilter = PrefilterKind::Auto;  // Auto: the fastest one built in
   std::int64_t max_mem = 64 << 20;  // RE2 program + DFA budget for the prefilter set
   bool run_examples = true;         // a rule whose example fails rejects the whole set
 };
