@@ -414,6 +414,16 @@ class Compiler {
       }
       impl.prefilters[v] = std::move(*built);
     }
+    // With Hyperscan at hand, locating a pattern can start near its first possible match.
+    if (kind != PrefilterKind::Re2Set) {
+      for (int v = 0; v < 2; ++v) {
+        const auto& to_pattern = impl.view_patterns[static_cast<std::size_t>(v)];
+        for (std::size_t k = 0; k < to_pattern.size(); ++k) {
+          impl.patterns[to_pattern[k]].ends =
+              make_match_ends(regexes[v][k], v == static_cast<int>(View::Folded));
+        }
+      }
+    }
     return true;
   }
 

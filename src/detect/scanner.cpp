@@ -17,6 +17,8 @@ constexpr std::size_t kCombinationPattern = std::numeric_limits<std::size_t>::ma
 constexpr double kScoreEpsilon = 1e-9;
 // Per-thread buffers above this size are released after the scan instead of kept for the next one.
 constexpr std::size_t kKeepBuffersBelow = 8u << 20;
+// Below this size a whole-text RE2 search costs less than asking Hyperscan where matches end.
+constexpr std::size_t kNarrowLocateAbove = 4096;
 
 struct Candidate {
   std::size_t rule;
@@ -41,7 +43,8 @@ struct ScanState {
   std::vector<Candidate> combined;
   std::vector<std::size_t> order;
   std::vector<std::size_t> by_priority;
-  std::string value;  // candidate value after the rule's normalize pairs
+  std::vector<std::uint32_t> ends;  // match ends of the pattern being located
+  std::string value;                // candidate value after the rule's normalize pairs
   std::string swap;
 };
 
@@ -111,8 +114,8 @@ class Scan {
         if (!state_.needed[pattern.rule] || state_.located[pattern.rule]) continue;
         // The single-pass order (text view first, then folded, each by prefilter index) is what
         // combine() sees, whichever phase located the pattern.
-        const std::size_t order = static_cast<std::size_t>(v) * impl_.patterns.size() +
-                                  static_cast<std::size_t>(hit);
+        const std::size_t order =
+            static_cast<std::size_t>(v) * impl_.patterns.size() + static_cast<std::size_t>(hit);
         locate(pattern, view, text, static_cast<std::uint32_t>(order));
       }
     }
@@ -331,9 +334,27 @@ class Scan {
     const re2::StringPiece input = piece(text);
     re2::StringPiece groups[2];
     const int ngroups = pattern.has_group ? 2 : 1;
+    // Hyperscan's match ends, when available, tell where the next RE2 match may start: a match
+    // [s, e) found from `pos` has e > pos, so e is at or after the first end past `pos`, and
+    // s >= e - max_width. Starting RE2 there finds the same leftmost match (RE2 still sees the
+    // text before the start as context for \b and ^).
+    const std::vector<std::uint32_t>* ends = nullptr;
+    if (pattern.ends != nullptr && text.size() >= kNarrowLocateAbove &&
+        pattern.ends->find(text, state_.ends)) {
+      ends = &state_.ends;
+    }
+    std::size_t next_end = 0;
     std::size_t pos = 0;
     while (pos <= text.size()) {
-      if (!pattern.regex->Match(input, pos, text.size(), re2::RE2::UNANCHORED, groups, ngroups)) {
+      std::size_t from = pos;
+      if (ends != nullptr) {
+        while (next_end < ends->size() && (*ends)[next_end] <= pos) ++next_end;
+        if (next_end == ends->size()) break;
+        const std::size_t end = (*ends)[next_end];
+        const std::size_t width = pattern.ends->max_width();
+        if (end > width && end - width > from) from = end - width;
+      }
+      if (!pattern.regex->Match(input, from, text.size(), re2::RE2::UNANCHORED, groups, ngroups)) {
         break;
       }
       const auto match_start = static_cast<std::size_t>(groups[0].data() - text.data());
@@ -407,6 +428,7 @@ class Scan {
 void release_if_large(ScanState& state) {
   if (state.normalized.text.capacity() <= kKeepBuffersBelow) return;
   state.normalized = NormalizedText{};
+  state.ends = {};
   state.candidates = {};
   state.candidates.shrink_to_fit();
 }

@@ -298,5 +298,58 @@ TEST(EvaluationCorpus, FindingsDoNotDependOnPrefilterOrSignalLocating) {
   }
 }
 
+// Large texts (the corpus prompts joined) take the other locate path: with Hyperscan, the RE2
+// search for a pattern starts near Hyperscan's next match end instead of scanning every byte.
+TEST(EvaluationCorpus, LargeTextsGiveTheSameFindingsWithEveryPrefilter) {
+  const fs::path source = GATEKEEPER_SOURCE_DIR;
+  if (!hyperscan_available()) GTEST_SKIP() << "built without Hyperscan";
+  std::vector<RuleSetConstSharedPtr> packs;
+  for (const PrefilterKind kind :
+       {PrefilterKind::Re2Set, PrefilterKind::Hyperscan, PrefilterKind::Hybrid}) {
+    Diagnostics diagnostics;
+    RuleSetOptions options;
+    options.prefilter = kind;
+    options.run_examples = false;
+    auto rules = RuleSet::load(source / "rules", options, diagnostics);
+    ASSERT_TRUE(rules);
+    packs.push_back(*rules);
+  }
+  std::string error;
+  auto corpus = read_corpus(source / "tests" / "corpus" / "prompts.jsonl", &error);
+  ASSERT_TRUE(corpus) << error;
+  std::vector<std::string> texts;
+  for (std::size_t stride : {7u, 13u, 29u}) {
+    std::string text;
+    for (std::size_t i = 0; i < corpus->size(); ++i) {
+      text += (*corpus)[(i * stride) % corpus->size()].text;
+      text += i % 3 == 0 ? "\n\n" : " ";
+      if (text.size() > 20000) {
+        texts.push_back(std::move(text));
+        text.clear();
+      }
+    }
+    if (!text.empty()) texts.push_back(std::move(text));
+  }
+  ASSERT_GE(texts.size(), 3u);
+  std::size_t total = 0;
+  for (std::size_t t = 0; t < texts.size(); ++t) {
+    for (const bool signals : {false, true}) {
+      ScanOptions options;
+      options.include_signals = signals;
+      options.resolve_overlaps = !signals;
+      std::vector<std::string> described;
+      for (const auto& rules : packs) {
+        auto findings = scan(*rules, texts[t], options);
+        ASSERT_TRUE(findings) << "text " << t;
+        if (signals) total += findings->size();
+        described.push_back(describe(*findings));
+      }
+      EXPECT_EQ(described[1], described[0]) << "text " << t << " Hyperscan";
+      EXPECT_EQ(described[2], described[0]) << "text " << t << " Hybrid";
+    }
+  }
+  EXPECT_GT(total, 1000u);  // the texts do exercise the locate loop
+}
+
 }  // namespace
 }  // namespace gatekeeper::detect
