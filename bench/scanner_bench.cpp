@@ -1,6 +1,7 @@
 // Scanner throughput with the full default rule pack on realistic prompts from 1 KB to 1 MB,
 // single-threaded, for each prefilter engine. Figures go to docs/benchmarks.md.
 #include "gatekeeper/core/diagnostic.hpp"
+#include "gatekeeper/detect/prefilter.hpp"
 #include "gatekeeper/detect/rule_set.hpp"
 #include "gatekeeper/detect/scanner.hpp"
 
@@ -66,8 +67,17 @@ gatekeeper::detect::RuleSetConstSharedPtr load_pack(PrefilterKind kind) {
 
 void scan_prompt(benchmark::State& state, PrefilterKind kind) {
   static auto re2_rules = load_pack(PrefilterKind::Re2Set);
+  static auto hs_rules = gatekeeper::detect::hyperscan_available()
+                             ? load_pack(PrefilterKind::Hyperscan)
+                             : gatekeeper::detect::RuleSetConstSharedPtr{};
   static auto auto_rules = load_pack(PrefilterKind::Auto);
-  const auto& rules = kind == PrefilterKind::Re2Set ? *re2_rules : *auto_rules;
+  if (kind == PrefilterKind::Hyperscan && hs_rules == nullptr) {
+    state.SkipWithError("built without Hyperscan");
+    return;
+  }
+  const auto& rules = kind == PrefilterKind::Re2Set      ? *re2_rules
+                      : kind == PrefilterKind::Hyperscan ? *hs_rules
+                                                         : *auto_rules;
   const std::string text = make_prompt(static_cast<std::size_t>(state.range(0)));
   std::size_t findings = 0;
   for (auto _ : state) {
@@ -81,13 +91,18 @@ void scan_prompt(benchmark::State& state, PrefilterKind kind) {
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
   state.counters["findings"] = static_cast<double>(findings);
-  state.SetLabel(rules.prefilter_kind() == PrefilterKind::Hyperscan ? "hyperscan" : "re2-set");
+  const PrefilterKind used = rules.prefilter_kind();
+  state.SetLabel(used == PrefilterKind::Hyperscan ? "hyperscan"
+                 : used == PrefilterKind::Hybrid  ? "hybrid (hyperscan text, re2-set folded)"
+                                                  : "re2-set");
 }
 
 void BM_ScanRe2Set(benchmark::State& state) { scan_prompt(state, PrefilterKind::Re2Set); }
+void BM_ScanHyperscan(benchmark::State& state) { scan_prompt(state, PrefilterKind::Hyperscan); }
 void BM_ScanAuto(benchmark::State& state) { scan_prompt(state, PrefilterKind::Auto); }
 
 BENCHMARK(BM_ScanRe2Set)->RangeMultiplier(4)->Range(1 << 10, 1 << 20);
+BENCHMARK(BM_ScanHyperscan)->RangeMultiplier(4)->Range(1 << 10, 1 << 20);
 BENCHMARK(BM_ScanAuto)->RangeMultiplier(4)->Range(1 << 10, 1 << 20);
 
 }  // namespace

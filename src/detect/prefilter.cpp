@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 
 #ifdef GATEKEEPER_HAVE_HYPERSCAN
 #include <hs/hs.h>
@@ -136,7 +137,69 @@ class HyperscanPrefilter final : public Prefilter {
   std::vector<int> always_run_;  // patterns Hyperscan rejected: reported on every scan
 };
 
+int on_match_end(unsigned int, unsigned long long, unsigned long long to, unsigned int, void* ctx) {
+  auto* ends = static_cast<std::vector<std::uint32_t>*>(ctx);
+  // Past this many ends the search would not be narrowed much: stop and let RE2 scan everything.
+  if (ends->size() >= ends->capacity()) return 1;
+  ends->push_back(static_cast<std::uint32_t>(to));
+  return 0;
+}
+
+class HyperscanMatchEnds final : public MatchEnds {
+ public:
+  HyperscanMatchEnds(hs_database_t* db, std::size_t max_width)
+      : db_(db), id_(next_database_id.fetch_add(1)), max_width_(max_width) {}
+  ~HyperscanMatchEnds() override { hs_free_database(db_); }
+
+  std::size_t max_width() const noexcept override { return max_width_; }
+
+  bool find(std::string_view text, std::vector<std::uint32_t>& ends) const override {
+    thread_local ScratchCache cache;
+    if (cache.prepare(db_, id_) != HS_SUCCESS) return false;
+    ends.clear();
+    ends.reserve(text.size() / 32 + 16);
+    const hs_error_t rc = hs_scan(db_, text.data(), static_cast<unsigned int>(text.size()), 0,
+                                  cache.scratch, on_match_end, &ends);
+    if (rc != HS_SUCCESS) return false;
+    std::sort(ends.begin(), ends.end());
+    return true;
+  }
+
+ private:
+  hs_database_t* db_;
+  std::uint64_t id_;
+  std::size_t max_width_;
+};
+
 }  // namespace
+
+std::unique_ptr<const MatchEnds> make_match_ends(const std::string& pattern, bool caseless) {
+  constexpr unsigned kMaxWidth = 1024;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (static_cast<unsigned char>(pattern[i]) >= 0x80) return nullptr;
+    if (pattern[i] == '\\' && i + 1 < pattern.size()) {
+      const char next = pattern[++i];
+      if (next == 'p' || next == 'P') return nullptr;
+    }
+  }
+  const unsigned flags = HS_FLAG_UTF8 | (caseless ? HS_FLAG_CASELESS : 0u);
+  hs_expr_info_t* info = nullptr;
+  hs_compile_error_t* error = nullptr;
+  if (hs_expression_info(pattern.c_str(), flags, &info, &error) != HS_SUCCESS) {
+    hs_free_compile_error(error);
+    return nullptr;
+  }
+  const unsigned max_width = info->max_width;
+  const unsigned min_width = info->min_width;
+  std::free(info);
+  if (max_width > kMaxWidth || min_width == 0) return nullptr;
+  hs_database_t* db = nullptr;
+  if (hs_compile(pattern.c_str(), flags, HS_MODE_BLOCK, nullptr, &db, &error) != HS_SUCCESS) {
+    hs_free_compile_error(error);
+    return nullptr;
+  }
+  return std::make_unique<HyperscanMatchEnds>(db, max_width);
+}
 
 bool hyperscan_available() noexcept { return true; }
 
@@ -188,6 +251,8 @@ Result<std::unique_ptr<Prefilter>> make_hyperscan_prefilter(
 }
 
 #else
+
+std::unique_ptr<const MatchEnds> make_match_ends(const std::string&, bool) { return nullptr; }
 
 bool hyperscan_available() noexcept { return false; }
 

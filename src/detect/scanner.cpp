@@ -1,6 +1,8 @@
 #include "gatekeeper/detect/scanner.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <limits>
 #include <map>
 
@@ -15,6 +17,8 @@ constexpr std::size_t kCombinationPattern = std::numeric_limits<std::size_t>::ma
 constexpr double kScoreEpsilon = 1e-9;
 // Per-thread buffers above this size are released after the scan instead of kept for the next one.
 constexpr std::size_t kKeepBuffersBelow = 8u << 20;
+// Below this size a whole-text RE2 search costs less than asking Hyperscan where matches end.
+constexpr std::size_t kNarrowLocateAbove = 4096;
 
 struct Candidate {
   std::size_t rule;
@@ -26,16 +30,21 @@ struct Candidate {
   double score;
   bool validated;
   const std::string* context_word;
+  std::uint32_t locate_order;  // position of its pattern in the single-pass locate order
 };
 
 struct ScanState {
   NormalizedText normalized;
-  std::vector<int> hits;
+  std::array<std::vector<int>, 2> hits;  // per view: prefilter hits, sorted, unique
+  std::vector<char> needed;              // per rule: its patterns must be located
+  std::vector<char> located;             // per rule: its patterns have been located
+  std::vector<char> prefiltered;         // per rule: the prefilter reported one of its patterns
   std::vector<Candidate> candidates;
   std::vector<Candidate> combined;
   std::vector<std::size_t> order;
   std::vector<std::size_t> by_priority;
-  std::string value;  // candidate value after the rule's normalize pairs
+  std::vector<std::uint32_t> ends;  // match ends of the pattern being located
+  std::string value;                // candidate value after the rule's normalize pairs
   std::string swap;
 };
 
@@ -79,22 +88,81 @@ class Scan {
  public:
   Scan(const RuleSet::Impl& impl, ScanState& state) : impl_(impl), state_(state) {}
 
-  // Runs every hit pattern of one view and turns its matches into scored candidates.
-  Result<void> run_view(View view) {
+  // Runs the prefilter of one view and keeps its hits for locate().
+  Result<void> prefilter_view(View view) {
+    auto& hits = state_.hits[static_cast<int>(view)];
+    hits.clear();
     const Prefilter* prefilter = impl_.prefilters[static_cast<int>(view)].get();
     if (prefilter == nullptr) return {};
-    const std::string& text =
-        view == View::Folded ? state_.normalized.folded : state_.normalized.text;
-    state_.hits.clear();
-    if (auto r = prefilter->match(text, state_.hits); !r) return r;
+    if (auto r = prefilter->match(view_text(view), hits); !r) return r;
     // Deterministic order whatever the prefilter's.
-    std::sort(state_.hits.begin(), state_.hits.end());
-    state_.hits.erase(std::unique(state_.hits.begin(), state_.hits.end()), state_.hits.end());
-    const auto& to_pattern = impl_.view_patterns[static_cast<int>(view)];
-    for (int hit : state_.hits) {
-      locate(impl_.patterns[to_pattern[static_cast<std::size_t>(hit)]], view, text);
-    }
+    std::sort(hits.begin(), hits.end());
+    hits.erase(std::unique(hits.begin(), hits.end()), hits.end());
     return {};
+  }
+
+  // Locates every hit pattern of the rules marked needed and not yet located, and turns their
+  // matches into scored candidates.
+  void locate_needed() {
+    for (int v = 0; v < 2; ++v) {
+      const View view = static_cast<View>(v);
+      const auto& to_pattern = impl_.view_patterns[static_cast<std::size_t>(v)];
+      const std::string& text = view_text(view);
+      for (int hit : state_.hits[static_cast<std::size_t>(v)]) {
+        const auto index = to_pattern[static_cast<std::size_t>(hit)];
+        const CompiledPattern& pattern = impl_.patterns[index];
+        if (!state_.needed[pattern.rule] || state_.located[pattern.rule]) continue;
+        // The single-pass order (text view first, then folded, each by prefilter index) is what
+        // combine() sees, whichever phase located the pattern.
+        const std::size_t order =
+            static_cast<std::size_t>(v) * impl_.patterns.size() + static_cast<std::size_t>(hit);
+        locate(pattern, view, text, static_cast<std::uint32_t>(order));
+      }
+    }
+    for (std::size_t r = 0; r < state_.needed.size(); ++r) {
+      if (state_.needed[r]) state_.located[r] = 1;
+    }
+  }
+
+  // Signal rules only matter for the combinations they feed (unless reported). Locating runs in
+  // phases: first the reported rules; then the (signal) anchors of the combinations that can
+  // still fire, i.e. enough of whose `with` rules have candidates or, for signals not located
+  // yet, prefilter hits; then the `with` signals of those combinations whose anchor was found.
+  // Signals that hit often in ordinary prose are thus rarely located. Findings are the same as
+  // locating everything: a combination needs an anchor candidate and `required` `with` rules
+  // with candidates.
+  void locate_all(const ScanOptions& options) {
+    const std::size_t rules = impl_.specs.size();
+    state_.needed.assign(rules, 0);
+    state_.located.assign(rules, 0);
+    for (std::size_t r = 0; r < rules; ++r) {
+      state_.needed[r] = options.include_signals || !impl_.specs[r].signal;
+    }
+    locate_needed();
+    if (options.include_signals) return;
+    bool more = false;
+    auto need = [&](std::size_t rule) {
+      if (state_.needed[rule]) return;
+      state_.needed[rule] = 1;
+      more = true;
+    };
+    mark_prefilter_hits();
+    for (std::size_t index : impl_.combination_order) {
+      if (can_fire(impl_.rules[index])) need(impl_.rules[index].anchor);
+    }
+    if (more) locate_needed();
+    const bool anchors_added = more;
+    more = false;
+    for (std::size_t index : impl_.combination_order) {
+      const CompiledRule& rule = impl_.rules[index];
+      if (!state_.located[rule.anchor] || !has_candidate(rule.anchor) || !can_fire(rule)) continue;
+      for (std::size_t with : rule.with) need(with);
+    }
+    if (more) locate_needed();
+    if (!anchors_added && !more) return;
+    std::stable_sort(
+        state_.candidates.begin(), state_.candidates.end(),
+        [](const Candidate& a, const Candidate& b) { return a.locate_order < b.locate_order; });
   }
 
   void combine() {
@@ -237,13 +305,61 @@ class Scan {
   }
 
  private:
-  void locate(const CompiledPattern& pattern, View view, const std::string& text) {
+  const std::string& view_text(View view) const {
+    return view == View::Folded ? state_.normalized.folded : state_.normalized.text;
+  }
+
+  // Per rule: whether the prefilter reported one of its patterns.
+  void mark_prefilter_hits() {
+    state_.prefiltered.assign(impl_.specs.size(), 0);
+    for (int v = 0; v < 2; ++v) {
+      const auto& to_pattern = impl_.view_patterns[static_cast<std::size_t>(v)];
+      for (int hit : state_.hits[static_cast<std::size_t>(v)]) {
+        state_.prefiltered[impl_.patterns[to_pattern[static_cast<std::size_t>(hit)]].rule] = 1;
+      }
+    }
+  }
+
+  // Whether enough `with` rules of a combination may have candidates for it to fire.
+  bool can_fire(const CompiledRule& rule) const {
+    std::size_t possible = 0;
+    for (std::size_t with : rule.with) {
+      if (state_.located[with] ? has_candidate(with) : state_.prefiltered[with] != 0) ++possible;
+    }
+    return possible >= rule.required;
+  }
+
+  bool has_candidate(std::size_t rule) const {
+    return std::any_of(state_.candidates.begin(), state_.candidates.end(),
+                       [&](const Candidate& c) { return c.rule == rule; });
+  }
+
+  void locate(const CompiledPattern& pattern, View view, const std::string& text,
+              std::uint32_t order) {
     const re2::StringPiece input = piece(text);
     re2::StringPiece groups[2];
     const int ngroups = pattern.has_group ? 2 : 1;
+    // Hyperscan's match ends, when available, tell where the next RE2 match may start: a match
+    // [s, e) found from `pos` has e > pos, so e is at or after the first end past `pos`, and
+    // s >= e - max_width. Starting RE2 there finds the same leftmost match (RE2 still sees the
+    // text before the start as context for \b and ^).
+    const std::vector<std::uint32_t>* ends = nullptr;
+    if (pattern.ends != nullptr && text.size() >= kNarrowLocateAbove &&
+        pattern.ends->find(text, state_.ends)) {
+      ends = &state_.ends;
+    }
+    std::size_t next_end = 0;
     std::size_t pos = 0;
     while (pos <= text.size()) {
-      if (!pattern.regex->Match(input, pos, text.size(), re2::RE2::UNANCHORED, groups, ngroups)) {
+      std::size_t from = pos;
+      if (ends != nullptr) {
+        while (next_end < ends->size() && (*ends)[next_end] <= pos) ++next_end;
+        if (next_end == ends->size()) break;
+        const std::size_t end = (*ends)[next_end];
+        const std::size_t width = pattern.ends->max_width();
+        if (end > width && end - width > from) from = end - width;
+      }
+      if (!pattern.regex->Match(input, from, text.size(), re2::RE2::UNANCHORED, groups, ngroups)) {
         break;
       }
       const auto match_start = static_cast<std::size_t>(groups[0].data() - text.data());
@@ -254,7 +370,7 @@ class Scan {
         start = static_cast<std::size_t>(groups[1].data() - text.data());
         end = start + groups[1].size();
       }
-      if (end > start) consider(pattern, view, start, end);
+      if (end > start) consider(pattern, view, start, end, order);
       if (match_end > match_start) {
         pos = match_end;
       } else {
@@ -265,7 +381,8 @@ class Scan {
     }
   }
 
-  void consider(const CompiledPattern& pattern, View view, std::size_t start, std::size_t end) {
+  void consider(const CompiledPattern& pattern, View view, std::size_t start, std::size_t end,
+                std::uint32_t order) {
     const NormalizedText& n = state_.normalized;
     const RuleSpec& spec = impl_.specs[pattern.rule];
     const CompiledRule& rule = impl_.rules[pattern.rule];
@@ -273,6 +390,7 @@ class Scan {
     Candidate c{};
     c.rule = pattern.rule;
     c.pattern = pattern.pattern;
+    c.locate_order = order;
     c.raw_start = map.to_raw_start(start);
     c.raw_end = map.to_raw_end(end);
     if (view == View::Folded) {
@@ -315,6 +433,7 @@ class Scan {
 void release_if_large(ScanState& state) {
   if (state.normalized.text.capacity() <= kKeepBuffersBelow) return;
   state.normalized = NormalizedText{};
+  state.ends = {};
   state.candidates = {};
   state.candidates.shrink_to_fit();
 }
@@ -329,9 +448,10 @@ Result<Findings> scan(const RuleSet& rules, std::string_view text, const ScanOpt
 
   Scan scan(rules.impl(), state);
   Findings findings;
-  Result<void> outcome = scan.run_view(View::Text);
-  if (outcome) outcome = scan.run_view(View::Folded);
+  Result<void> outcome = scan.prefilter_view(View::Text);
+  if (outcome) outcome = scan.prefilter_view(View::Folded);
   if (outcome) {
+    scan.locate_all(options);
     scan.combine();
     scan.finish(options, findings);
   }

@@ -1,4 +1,6 @@
 #include "gatekeeper/detect/evaluation.hpp"
+#include "gatekeeper/detect/prefilter.hpp"
+#include "gatekeeper/detect/scanner.hpp"
 
 #include "support/inserm_categories.hpp"
 
@@ -235,6 +237,118 @@ TEST(EvaluationCorpus, ShippedRulePackMeetsTheThresholds) {
     EXPECT_GE(it->second.recall(), required) << category;
   }
   EXPECT_LE(report->false_positive_rate(), 0.02);
+}
+
+// Signals are located only when a combination needs them, and each prefilter finds different
+// candidate patterns: none of this may change a finding on the shipped pack and corpus.
+std::string describe(const Findings& findings) {
+  std::string out;
+  for (const Finding& f : findings) {
+    out += f.rule_id + "/" + f.pattern + "@" + std::to_string(f.start) + "-" +
+           std::to_string(f.end) + " score=" + std::to_string(f.score) +
+           (f.validated ? " validated" : "") + " ctx=" + f.context_word + "\n";
+  }
+  return out;
+}
+
+TEST(EvaluationCorpus, FindingsDoNotDependOnPrefilterOrSignalLocating) {
+  const fs::path source = GATEKEEPER_SOURCE_DIR;
+  std::vector<RuleSetConstSharedPtr> packs;
+  std::vector<PrefilterKind> kinds = {PrefilterKind::Re2Set};
+  if (hyperscan_available()) {
+    kinds.push_back(PrefilterKind::Hyperscan);
+    kinds.push_back(PrefilterKind::Hybrid);
+  }
+  for (const PrefilterKind kind : kinds) {
+    Diagnostics diagnostics;
+    RuleSetOptions options;
+    options.prefilter = kind;
+    options.run_examples = false;
+    auto rules = RuleSet::load(source / "rules", options, diagnostics);
+    ASSERT_TRUE(rules);
+    ASSERT_EQ((*rules)->prefilter_kind(), kind);
+    packs.push_back(*rules);
+  }
+  std::string error;
+  auto corpus = read_corpus(source / "tests" / "corpus" / "prompts.jsonl", &error);
+  ASSERT_TRUE(corpus) << error;
+  ScanOptions reported;
+  reported.resolve_overlaps = false;
+  ScanOptions everything = reported;
+  everything.include_signals = true;
+  for (const auto& prompt : *corpus) {
+    std::vector<std::string> per_pack;
+    for (const auto& rules : packs) {
+      auto lazy = scan(*rules, prompt.text, reported);
+      auto full = scan(*rules, prompt.text, everything);
+      ASSERT_TRUE(lazy && full) << prompt.id;
+      Findings without_signals;
+      for (const Finding& f : *full) {
+        if (!rules->find_rule(f.rule_id)->signal) without_signals.push_back(f);
+      }
+      EXPECT_EQ(describe(*lazy), describe(without_signals)) << prompt.id;
+      per_pack.push_back(describe(*full));
+      auto resolved = scan(*rules, prompt.text);
+      ASSERT_TRUE(resolved) << prompt.id;
+      per_pack.push_back(describe(*resolved));
+    }
+    for (std::size_t k = 2; k < per_pack.size(); ++k) {
+      EXPECT_EQ(per_pack[k], per_pack[k % 2]) << prompt.id;
+    }
+  }
+}
+
+// Large texts (the corpus prompts joined) take the other locate path: with Hyperscan, the RE2
+// search for a pattern starts near Hyperscan's next match end instead of scanning every byte.
+TEST(EvaluationCorpus, LargeTextsGiveTheSameFindingsWithEveryPrefilter) {
+  const fs::path source = GATEKEEPER_SOURCE_DIR;
+  if (!hyperscan_available()) GTEST_SKIP() << "built without Hyperscan";
+  std::vector<RuleSetConstSharedPtr> packs;
+  for (const PrefilterKind kind :
+       {PrefilterKind::Re2Set, PrefilterKind::Hyperscan, PrefilterKind::Hybrid}) {
+    Diagnostics diagnostics;
+    RuleSetOptions options;
+    options.prefilter = kind;
+    options.run_examples = false;
+    auto rules = RuleSet::load(source / "rules", options, diagnostics);
+    ASSERT_TRUE(rules);
+    packs.push_back(*rules);
+  }
+  std::string error;
+  auto corpus = read_corpus(source / "tests" / "corpus" / "prompts.jsonl", &error);
+  ASSERT_TRUE(corpus) << error;
+  std::vector<std::string> texts;
+  for (std::size_t stride : {7u, 13u, 29u}) {
+    std::string text;
+    for (std::size_t i = 0; i < corpus->size(); ++i) {
+      text += (*corpus)[(i * stride) % corpus->size()].text;
+      text += i % 3 == 0 ? "\n\n" : " ";
+      if (text.size() > 20000) {
+        texts.push_back(std::move(text));
+        text.clear();
+      }
+    }
+    if (!text.empty()) texts.push_back(std::move(text));
+  }
+  ASSERT_GE(texts.size(), 3u);
+  std::size_t total = 0;
+  for (std::size_t t = 0; t < texts.size(); ++t) {
+    for (const bool signals : {false, true}) {
+      ScanOptions options;
+      options.include_signals = signals;
+      options.resolve_overlaps = !signals;
+      std::vector<std::string> described;
+      for (const auto& rules : packs) {
+        auto findings = scan(*rules, texts[t], options);
+        ASSERT_TRUE(findings) << "text " << t;
+        if (signals) total += findings->size();
+        described.push_back(describe(*findings));
+      }
+      EXPECT_EQ(described[1], described[0]) << "text " << t << " Hyperscan";
+      EXPECT_EQ(described[2], described[0]) << "text " << t << " Hybrid";
+    }
+  }
+  EXPECT_GT(total, 1000u);  // the texts do exercise the locate loop
 }
 
 }  // namespace

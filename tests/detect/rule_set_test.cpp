@@ -71,11 +71,11 @@ rules:
   EXPECT_TRUE(c.diagnostics.empty()) << all_messages(c.diagnostics);
 }
 
-TEST(RuleSetTest, AutoPicksHyperscanWhenBuiltIn) {
+TEST(RuleSetTest, AutoPicksTheFasterEnginePerView) {
   auto c = compile_yaml(one_rule("abc"));
   ASSERT_TRUE(c.result);
   EXPECT_EQ((*c.result)->prefilter_kind(),
-            hyperscan_available() ? PrefilterKind::Hyperscan : PrefilterKind::Re2Set);
+            hyperscan_available() ? PrefilterKind::Hybrid : PrefilterKind::Re2Set);
   RuleSetOptions re2;
   re2.prefilter = PrefilterKind::Re2Set;
   auto d = compile_yaml(one_rule("abc"), re2);

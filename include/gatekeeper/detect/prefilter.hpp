@@ -44,6 +44,25 @@ Result<std::unique_ptr<Prefilter>> make_re2_set_prefilter(const std::vector<std:
 Result<std::unique_ptr<Prefilter>> make_hyperscan_prefilter(
     const std::vector<std::string>& patterns, const PrefilterOptions& options, std::string* error);
 
+// The end offsets of every match of one pattern, found by Hyperscan, so that its RE2 search can
+// start close to the first possible match instead of at the last one (see scanner.cpp). Built only
+// for patterns whose Hyperscan semantics match at least where RE2's do: pure ASCII pattern text,
+// no \p classes (Unicode tables and case folding may differ between the engines), and a bounded
+// match length.
+class MatchEnds {
+ public:
+  virtual ~MatchEnds() = default;
+  // Longest possible match in bytes: a match ending at `e` starts at or after `e - max_width()`.
+  virtual std::size_t max_width() const noexcept = 0;
+  // Replaces `ends` with the sorted end offsets of the matches in `text`. Returns false when the
+  // ends are not available (engine error, too many matches): the caller then searches the whole
+  // text, which is always correct.
+  virtual bool find(std::string_view text, std::vector<std::uint32_t>& ends) const = 0;
+};
+
+// Null when the pattern is not eligible (or Hyperscan is not built in).
+std::unique_ptr<const MatchEnds> make_match_ends(const std::string& pattern, bool caseless);
+
 // True when this build has Hyperscan (GATEKEEPER_HAVE_HYPERSCAN).
 bool hyperscan_available() noexcept;
 

@@ -15,7 +15,9 @@ namespace gatekeeper::detect {
 class RuleSet;
 using RuleSetConstSharedPtr = std::shared_ptr<const RuleSet>;
 
-enum class PrefilterKind { Auto, Re2Set, Hyperscan };
+// Hybrid: Hyperscan for the case-sensitive patterns, RE2::Set for the folded (case-insensitive)
+// ones, each the faster engine on its view; what Auto picks when Hyperscan is built in.
+enum class PrefilterKind { Auto, Re2Set, Hyperscan, Hybrid };
 
 struct RuleSetOptions {
   PrefilterKind prefilter = PrefilterKind::Auto;  // Auto: the fastest one built in

@@ -29,6 +29,7 @@ struct CompiledPattern {
   View view = View::Folded;
   bool has_group = false;  // group 1 is the span
   std::unique_ptr<const re2::RE2> regex;
+  std::unique_ptr<const MatchEnds> ends;  // null: locate searches the whole text
 };
 
 // A context word list, folded and split into words once at load time.
