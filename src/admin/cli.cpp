@@ -1,5 +1,6 @@
 #include "gatekeeper/admin/cli.hpp"
 #include "gatekeeper/admin/ca_command.hpp"
+#include "gatekeeper/admin/run_command.hpp"
 
 #include <iostream>
 #include <string_view>
@@ -11,6 +12,9 @@ void print_usage(std::ostream& out) {
   out << "gatekeeper " GATEKEEPER_VERSION " — local AI-use gatekeeper proxy\n"
          "\n"
          "Usage:\n"
+         "  gatekeeper run [--config FILE] [--listen HOST:PORT] [--admin-listen HOST:PORT]\n"
+         "                 [--data-dir DIR] [--upstream-ca FILE] [--connect-to HOST:PORT:ADDR:PORT]...\n"
+         "      Start the proxy (default 127.0.0.1:3128, admin 127.0.0.1:3129).\n"
          "  gatekeeper scan [--rules DIR] [--policy FILE] [--platforms FILE] [--destination HOST] [--jsonl]\n"
          "      Classify text read on stdin and print the decision as JSON.\n"
          "  gatekeeper rules test [DIR]     Run every rule's examples.\n"
@@ -44,6 +48,7 @@ int run_command_line(int argc, char** argv) {
   if (command == "scan") return run_scan_command(rest, std::cin, std::cout, std::cerr);
   if (command == "rules") return run_rules_command(rest, std::cout, std::cerr);
   if (command == "ca") return run_ca_command(rest, std::cout, std::cerr);
+  if (command == "run") return run_run_command(rest, std::cout, std::cerr);
   std::cerr << "gatekeeper: unknown command '" << command << "'\n\n";
   print_usage(std::cerr);
   return kExitInvalidRules;
