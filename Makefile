@@ -8,10 +8,10 @@ GATEKEEPER_ARGS ?=
 APT_PACKAGES := build-essential cmake ninja-build pkg-config git ca-certificates curl openssl \
   libboost1.81-dev libboost-system1.81-dev libssl-dev libre2-dev libyaml-cpp-dev nlohmann-json3-dev \
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libpq-dev \
-  libhyperscan-dev python3 python3-stdnum
+  libhyperscan-dev libcrypt-dev python3 python3-stdnum nodejs npm chromium libnss3-tools
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build test run bench clean
+.PHONY: all deps e2e-deps build test run bench clean
 all: build
 
 deps:
@@ -25,7 +25,11 @@ build: deps
 	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
-test: build
+# npm packages of the end-to-end tests, pinned by tests/e2e/package-lock.json.
+e2e-deps:
+	@cd tests/e2e && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }
+
+test: build e2e-deps
 	@ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
 run: build
