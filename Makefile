@@ -8,7 +8,7 @@ GATEKEEPER_ARGS ?=
 APT_PACKAGES := build-essential cmake ninja-build pkg-config git ca-certificates curl openssl \
   libboost1.81-dev libboost-system1.81-dev libssl-dev libre2-dev libyaml-cpp-dev nlohmann-json3-dev \
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libpq-dev \
-  libhyperscan-dev libcrypt-dev python3 python3-stdnum nodejs npm chromium libnss3-tools
+  libhyperscan-dev libcrypt-dev python3 python3-stdnum chromium libnss3-tools
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps e2e-deps build test run bench clean
@@ -16,6 +16,7 @@ all: build
 
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	command -v node >/dev/null && command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing missing packages: $$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
