@@ -1,5 +1,7 @@
 #include "gatekeeper/http/inspector.hpp"
 
+#include "gatekeeper/admin/metrics.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -334,12 +336,17 @@ InspectOutcome Inspection::run() {
   segments.reserve(extraction.segments.size());
   std::size_t bytes = 0;
   detect::Findings all_findings;
+  double scan_seconds = 0;  // one histogram observation per request, all segments together
   for (auto& segment : extraction.segments) {
     ScannedSegment scanned{std::move(segment), std::nullopt, {}, {}};
     scanned.justification = strip_justification(scanned.segment.text, prefix);
     bytes += scanned.segment.text.size();
+    const auto scan_started = std::chrono::steady_clock::now();
     auto findings = detect::scan(*snapshot_.rules, scanned.segment.text);
+    scan_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - scan_started).count();
     if (!findings) {
+      admin::Metrics::instance().observe_scan_seconds(scan_seconds);
       const Errc error = findings.error() == Errc::InputTooLarge     ? Errc::InputTooLarge
                          : findings.error() == Errc::ScanOutOfMemory ? Errc::ScanOutOfMemory
                                                                      : Errc::ScanFailed;
@@ -351,6 +358,7 @@ InspectOutcome Inspection::run() {
     all_findings.insert(all_findings.end(), scanned.findings.begin(), scanned.findings.end());
     segments.push_back(std::move(scanned));
   }
+  admin::Metrics::instance().observe_scan_seconds(scan_seconds);
   record_["segments"] = segments.size();
   record_["bytes_inspected"] = bytes;
 
@@ -431,9 +439,34 @@ InspectOutcome Inspection::run() {
 
 }  // namespace
 
+namespace {
+
+// Requests by platform and decisions by action and category (labels only, never content).
+void record_metrics(const InspectOutcome& outcome) {
+  auto& metrics = admin::Metrics::instance();
+  const nlohmann::json& record = outcome.decision_record;
+  const auto platform = record.find("platform");
+  metrics.count_request(platform != record.end() && platform->is_string()
+                            ? platform->get_ref<const std::string&>()
+                            : std::string("unknown"));
+  const std::string_view action = policy::to_string(outcome.action);
+  const auto categories = record.find("categories");
+  if (categories == record.end() || !categories->is_array() || categories->empty()) {
+    metrics.count_decision(action, "none");
+    return;
+  }
+  for (const auto& category : *categories) {
+    if (category.is_string()) metrics.count_decision(action, category.get_ref<const std::string&>());
+  }
+}
+
+}  // namespace
+
 InspectOutcome inspect(const config::Snapshot& snapshot, const InspectRequest& request) {
   try {
-    return Inspection(snapshot, request).run();
+    InspectOutcome outcome = Inspection(snapshot, request).run();
+    record_metrics(outcome);
+    return outcome;
   } catch (...) {
     // Out of memory or a bug: never forward what could not be checked.
     InspectOutcome outcome;

@@ -44,7 +44,7 @@ test('an AI API request is intercepted with the gatekeeper CA and a NIR is redac
   const before = env.platform.requestsTo('/v1/chat/completions').length;
   const r = await curl(['--cacert', env.gatekeeperCa, '-H', 'Content-Type: application/json', '-H', 'Authorization: Bearer sk-test',
     '--data-binary', '@-', 'https://api.openai.com/v1/chat/completions', '-w', '\n%{http_code}'],
-  chat(`Le NIR de Mme Martin est ${nir}.`));
+  chat(`Vérifie le format de ce numéro de sécurité sociale : ${nir}.`));
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /\n200$/);
   const received = env.platform.requestsTo('/v1/chat/completions').slice(before);
@@ -111,4 +111,17 @@ test('metrics count decisions by action', async () => {
   const res = await fetch(`http://127.0.0.1:${env.adminPort}/metrics`);
   const text = await res.text();
   assert.match(text, /gatekeeper_decisions_total\{action="redact"/);
+});
+
+test('a named patient with clinical content is blocked, with the platform error shape and a reference', async () => {
+  const before = env.platform.requests.length;
+  const r = await curl(['--cacert', env.gatekeeperCa, '-H', 'Content-Type: application/json', '--data-binary', '@-',
+    'https://api.openai.com/v1/chat/completions', '-w', '\n%{http_code}'],
+  chat(`Mme Martin, NIR ${makeNir('2550814168025')}, est suivie pour un lymphome : rédige le courrier de liaison.`));
+  assert.match(r.stdout, /\n403$/);
+  const body = JSON.parse(r.stdout.replace(/\n403$/, ''));
+  assert.equal(body.error.code, 'blocked_by_policy');
+  assert.match(body.error.message, /GK-\d{8}-[0-9A-F]+/);
+  assert.ok(!r.stdout.includes('2550814168025'), 'the reply never echoes the value');
+  assert.equal(env.platform.requests.length, before);
 });

@@ -46,7 +46,8 @@ test('openai: a benign prompt is forwarded unchanged', async () => {
 });
 
 test('openai: a NIR is redacted before it reaches the platform', async () => {
-  const prompt = `Rédige un courrier pour le patient, NIR ${spaced(NIR)}, suivi en cardiologie.`;
+  // An administrative use of a NIR (no health content): the policy redacts it rather than blocking.
+  const prompt = `Complète ce formulaire de remboursement de frais de mission : agent NIR ${spaced(NIR)}, mission à Lyon.`;
   const before = env.platform.requestsTo('/v1/chat/completions').length;
   const events = await runClient('openai-chat', prompt);
   assert.equal(events.at(-1).event, 'result');
@@ -93,7 +94,7 @@ test('anthropic: a benign prompt is forwarded, a NIR redacted, a confidential do
   assert.equal(JSON.parse(received[0].body).messages[0].content, 'Traduis en anglais : « les résultats sont encourageants ».');
 
   before = received.length + before;
-  events = await runClient('anthropic-messages', `Numéro de sécurité sociale du patient : ${NIR}. Résume son dossier.`);
+  events = await runClient('anthropic-messages', `Formulaire d'adhésion à la mutuelle : numéro de sécurité sociale ${NIR}, traduis-le en anglais.`);
   assert.equal(events.at(-1).event, 'result');
   received = env.platform.requestsTo('/v1/messages').slice(before);
   assert.equal(received.length, 1);

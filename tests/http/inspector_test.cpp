@@ -6,6 +6,7 @@
 #include <regex>
 #include <string>
 
+#include "gatekeeper/admin/metrics.hpp"
 #include "gatekeeper/extract/payload.hpp"
 
 namespace gatekeeper::http {
@@ -515,6 +516,28 @@ TEST(InspectorShippedConfigTest, NirToChatGptIsRedactedAndConfidentialToClaudeIs
   EXPECT_EQ(blocked.status, 200);  // an SSE answer the Claude web app renders
   EXPECT_NE(blocked.reply_body.find("content_block_delta"), std::string::npos);
   EXPECT_EQ(blocked.decision_record["platform"], "claude_web");
+}
+
+}  // namespace
+}  // namespace gatekeeper::http
+
+namespace gatekeeper::http {
+namespace {
+
+TEST(InspectorMetricsTest, DecisionsAndScanTimesAreCountedWithoutValues) {
+  admin::Metrics::instance().reset_for_test();
+  const InspectOutcome outcome = inspect(enforce_snapshot(), openai_request(std::string("NIR ") + kNir));
+  ASSERT_EQ(outcome.action, policy::Action::Redact);
+  inspect(enforce_snapshot(), openai_request("Bonjour"));
+  const std::string text = admin::Metrics::instance().render_prometheus();
+  EXPECT_NE(text.find(R"(gatekeeper_decisions_total{action="redact",category="health_identifier"} 1)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(gatekeeper_decisions_total{action="allow",category="none"} 1)"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(gatekeeper_requests_total{platform="openai_api"} 2)"), std::string::npos) << text;
+  EXPECT_NE(text.find("gatekeeper_scan_seconds_count 2"), std::string::npos) << text;
+  EXPECT_EQ(text.find(kNirDigits), std::string::npos);
 }
 
 }  // namespace
