@@ -1,5 +1,7 @@
 #include "gatekeeper/config/platforms.hpp"
 
+#include "gatekeeper/core/yaml_reporter.hpp"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -48,37 +50,7 @@ int specificity(std::string_view pattern) noexcept {
   return pattern.starts_with('*') ? static_cast<int>(pattern.size()) : 1 << 20;
 }
 
-class Reporter {
- public:
-  Reporter(const std::string& file, Diagnostics& diagnostics)
-      : file_(file), diagnostics_(diagnostics) {}
-  void error(const YAML::Mark& mark, std::string message, std::string id = {}) {
-    add(Diagnostic::Severity::Error, mark, std::move(message), std::move(id));
-  }
-  void warning(const YAML::Mark& mark, std::string message, std::string id = {}) {
-    add(Diagnostic::Severity::Warning, mark, std::move(message), std::move(id));
-  }
-  bool failed() const noexcept { return errors_ > 0; }
-
- private:
-  void add(Diagnostic::Severity severity, const YAML::Mark& mark, std::string message,
-           std::string id) {
-    Diagnostic d;
-    d.severity = severity;
-    d.file = file_;
-    if (!mark.is_null()) {
-      d.line = mark.line + 1;
-      d.column = mark.column + 1;
-    }
-    d.rule_id = std::move(id);
-    d.message = std::move(message);
-    if (severity == Diagnostic::Severity::Error) ++errors_;
-    diagnostics_.push_back(std::move(d));
-  }
-  const std::string& file_;
-  Diagnostics& diagnostics_;
-  int errors_ = 0;
-};
+using Reporter = YamlReporter;
 
 // Checks one host pattern and returns it lower-cased; empty on error (already reported).
 std::string read_host_pattern(const YAML::Node& node, Reporter& report, const std::string& id) {

@@ -1,5 +1,7 @@
 #include "gatekeeper/config/settings.hpp"
 
+#include "gatekeeper/core/yaml_reporter.hpp"
+
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/network_v4.hpp>
 #include <boost/asio/ip/network_v6.hpp>
@@ -55,35 +57,6 @@ Result<std::uint16_t> take_port(std::string_view& text) {
   auto port = parse_port(text.substr(0, colon));
   text.remove_prefix(colon == std::string_view::npos ? text.size() : colon);
   return port;
-}
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-std::string closest_key(std::string_view key, const std::vector<std::string_view>& known) {
-  std::string best;
-  std::size_t best_distance = std::numeric_limits<std::size_t>::max();
-  for (const auto candidate : known) {
-    const std::size_t d = edit_distance(key, candidate);
-    if (d < best_distance) {
-      best_distance = d;
-      best = std::string(candidate);
-    }
-  }
-  // Only suggest something that plausibly is a typo of the key.
-  return best_distance <= std::max<std::size_t>(2, key.size() / 3) ? best : std::string();
 }
 
 std::string join(const std::vector<std::string_view>& items) {
@@ -251,7 +224,7 @@ class SettingsParser {
                    const std::vector<std::string_view>& known, const std::string& section) {
     const std::string where = section.empty() ? std::string() : " in '" + section + "'";
     std::string message = "unknown key '" + key + "'" + where;
-    const std::string suggestion = closest_key(key, known);
+    const std::string suggestion = closest_match(key, known);
     if (!suggestion.empty()) {
       message += "; did you mean '" + suggestion + "'?";
     } else {

@@ -12,39 +12,9 @@
 
 #include "gatekeeper/detect/rule_set.hpp"
 #include "gatekeeper/detect/rule_set_impl.hpp"
+#include "gatekeeper/core/yaml_reporter.hpp"
 
 namespace gatekeeper::detect {
-namespace detail {
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-std::string closest(std::string_view word, const std::vector<std::string_view>& candidates) {
-  std::string_view best;
-  std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
-  for (std::string_view candidate : candidates) {
-    const std::size_t d = edit_distance(word, candidate);
-    if (d < best_distance) {
-      best_distance = d;
-      best = candidate;
-    }
-  }
-  return std::string(best);
-}
-
-}  // namespace detail
 
 namespace {
 
@@ -104,7 +74,7 @@ class Parser {
       }
       if (std::find(known.begin(), known.end(), name) != known.end()) continue;
       std::string message = "unknown key '" + name + "' in " + std::string(what);
-      const std::string suggestion = detail::closest(name, known);
+      const std::string suggestion = closest_match(name, known);
       if (!suggestion.empty()) message += "; did you mean '" + suggestion + "'?";
       report(key, rule_id, std::move(message));
     }

@@ -3,6 +3,8 @@
 
 #include "gatekeeper/detect/rule_set.hpp"
 
+#include "gatekeeper/core/yaml_reporter.hpp"
+
 #include <openssl/evp.h>
 
 #include <cctype>
@@ -299,7 +301,7 @@ class Compiler {
         std::vector<std::string_view> names;
         for (const auto& v : validators()) names.push_back(v.name);
         std::string message = "unknown validator '" + spec.name + "'";
-        const std::string suggestion = detail::closest(spec.name, names);
+        const std::string suggestion = closest_match(spec.name, names);
         if (!suggestion.empty()) message += "; did you mean '" + suggestion + "'?";
         message += " (see 'gatekeeper rules lint --list-validators')";
         error(spec.where, rid, std::move(message), Errc::RuleValidatorUnknown);
@@ -339,7 +341,7 @@ class Compiler {
       if (it == impl.by_id.end()) {
         std::string message =
             std::string("combination ") + role + " '" + target + "' is not a rule id";
-        const std::string suggestion = detail::closest(target, ids);
+        const std::string suggestion = closest_match(target, ids);
         if (!suggestion.empty()) message += "; did you mean '" + suggestion + "'?";
         error(combine.where, rule.id, std::move(message));
         return std::nullopt;

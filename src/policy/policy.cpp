@@ -1,5 +1,7 @@
 #include "gatekeeper/policy/policy.hpp"
 
+#include "gatekeeper/core/yaml_reporter.hpp"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -29,40 +31,7 @@ bool is_known_category(std::string_view name) {
 
 std::string join_actions() { return "block, warn, redact, log or allow"; }
 
-// Collects diagnostics located at YAML nodes (yaml-cpp marks are 0-based).
-class Reporter {
- public:
-  Reporter(const std::string& file, Diagnostics& diagnostics)
-      : file_(file), diagnostics_(diagnostics) {}
-
-  void error(const YAML::Mark& mark, std::string message, std::string category = {}) {
-    add(Diagnostic::Severity::Error, mark, std::move(message), std::move(category));
-  }
-  void warning(const YAML::Mark& mark, std::string message, std::string category = {}) {
-    add(Diagnostic::Severity::Warning, mark, std::move(message), std::move(category));
-  }
-  bool failed() const noexcept { return errors_ > 0; }
-
- private:
-  void add(Diagnostic::Severity severity, const YAML::Mark& mark, std::string message,
-           std::string category) {
-    Diagnostic d;
-    d.severity = severity;
-    d.file = file_;
-    if (!mark.is_null()) {
-      d.line = mark.line + 1;
-      d.column = mark.column + 1;
-    }
-    d.rule_id = std::move(category);
-    d.message = std::move(message);
-    if (severity == Diagnostic::Severity::Error) ++errors_;
-    diagnostics_.push_back(std::move(d));
-  }
-
-  const std::string& file_;
-  Diagnostics& diagnostics_;
-  int errors_ = 0;
-};
+using Reporter = YamlReporter;
 
 // Map entries in file order; reports duplicated and non-scalar keys. yaml-cpp silently keeps the
 // first of two identical keys, which would hide an administrator's second line.

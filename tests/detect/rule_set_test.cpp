@@ -1,5 +1,7 @@
 #include "gatekeeper/detect/rule_set.hpp"
 
+#include "gatekeeper/core/yaml_reporter.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -388,11 +390,11 @@ TEST(RuleSetTest, FoldPatternTouchesOnlyNonAsciiCharacters) {
 
 TEST(RuleSetTest, SuggestionsOnlyForLikelyTypos) {
   const std::vector<std::string_view> keys = {"patterns", "context", "negative_context"};
-  EXPECT_EQ(detail::closest("paterns", keys), "patterns");
-  EXPECT_EQ(detail::closest("contxt", keys), "context");
-  EXPECT_EQ(detail::closest("negative_contexts", keys), "negative_context");
-  EXPECT_EQ(detail::closest("zzz", keys), "");
-  EXPECT_EQ(detail::edit_distance("kitten", "sitting"), 3u);
+  EXPECT_EQ(closest_match("paterns", keys), "patterns");
+  EXPECT_EQ(closest_match("contxt", keys), "context");
+  EXPECT_EQ(closest_match("negative_contexts", keys), "negative_context");
+  EXPECT_EQ(closest_match("zzz", keys), "");
+  EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
 }
 
 }  // namespace

@@ -94,10 +94,6 @@ const CompiledContext::Entry* find_context(const CompiledContext& context, std::
 // or \B are case-sensitive.
 std::string fold_pattern(std::string_view regex, bool to_folded);
 
-// Levenshtein distance, for "did you mean" suggestions.
-std::size_t edit_distance(std::string_view a, std::string_view b);
-// The closest of `candidates` to `word`, or "" when none is close enough to be a likely typo.
-std::string closest(std::string_view word, const std::vector<std::string_view>& candidates);
 
 }  // namespace detail
 }  // namespace gatekeeper::detect
