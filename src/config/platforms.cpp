@@ -291,27 +291,9 @@ bool host_matches(std::string_view pattern, std::string_view host) noexcept {
 
 Result<PlatformRegistryConstSharedPtr> PlatformRegistry::load(const std::filesystem::path& file,
                                                               Diagnostics& diagnostics) {
-  const std::string name = file.string();
-  const auto problem = [&](std::string message) {
-    Diagnostic d;
-    d.file = name;
-    d.message = std::move(message);
-    diagnostics.push_back(std::move(d));
-  };
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(file, ec)) {
-    const bool missing = !std::filesystem::exists(file, ec);
-    problem(missing ? "platforms file not found"
-                    : "not a regular file; give the path of the platforms file");
-    return missing ? Errc::ConfigNotFound : Errc::ConfigUnreadable;
-  }
-  std::ifstream in(file, std::ios::binary);
-  const std::string content{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (!in.is_open() || in.bad()) {
-    problem("platforms file cannot be read (check its permissions)");
-    return Errc::ConfigUnreadable;
-  }
-  return parse(content, name, diagnostics);
+  auto content = read_config_file(file, "platforms file", diagnostics);
+  if (!content) return content.error();
+  return parse(*content, file.string(), diagnostics);
 }
 
 Result<PlatformRegistryConstSharedPtr> PlatformRegistry::parse(std::string_view yaml,

@@ -1,6 +1,9 @@
 #include "gatekeeper/core/yaml_reporter.hpp"
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
+#include <system_error>
 
 namespace gatekeeper {
 
@@ -25,6 +28,30 @@ void YamlReporter::add(Diagnostic::Severity severity, const YAML::Mark& mark, st
   d.message = std::move(message);
   if (severity == Diagnostic::Severity::Error) ++errors_;
   diagnostics_.push_back(std::move(d));
+}
+
+Result<std::string> read_config_file(const std::filesystem::path& file, std::string_view what,
+                                     Diagnostics& diagnostics) {
+  const auto problem = [&](std::string message) {
+    Diagnostic d;
+    d.file = file.string();
+    d.message = std::move(message);
+    diagnostics.push_back(std::move(d));
+  };
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) {
+    const bool missing = !std::filesystem::exists(file, ec);
+    problem(missing ? std::string(what) + " not found"
+                    : "not a regular file; give the path of the " + std::string(what));
+    return missing ? Errc::ConfigNotFound : Errc::ConfigUnreadable;
+  }
+  std::ifstream in(file, std::ios::binary);
+  std::string content{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (!in.is_open() || in.bad()) {
+    problem(std::string(what) + " cannot be read (check its permissions)");
+    return Errc::ConfigUnreadable;
+  }
+  return content;
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {

@@ -262,27 +262,9 @@ void read_category(const YAML::Node& key, const YAML::Node& node, Reporter& repo
 
 Result<PolicyConstSharedPtr> Policy::load(const std::filesystem::path& file,
                                           Diagnostics& diagnostics) {
-  const std::string name = file.string();
-  const auto problem = [&](std::string message) {
-    Diagnostic d;
-    d.file = name;
-    d.message = std::move(message);
-    diagnostics.push_back(std::move(d));
-  };
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(file, ec)) {
-    const bool missing = !std::filesystem::exists(file, ec);
-    problem(missing ? "policy file not found"
-                    : "not a regular file; give the path of the policy file");
-    return missing ? Errc::ConfigNotFound : Errc::ConfigUnreadable;
-  }
-  std::ifstream in(file, std::ios::binary);
-  const std::string content{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (!in.is_open() || in.bad()) {
-    problem("policy file cannot be read (check its permissions)");
-    return Errc::ConfigUnreadable;
-  }
-  return parse(content, name, diagnostics);
+  auto content = read_config_file(file, "policy file", diagnostics);
+  if (!content) return content.error();
+  return parse(*content, file.string(), diagnostics);
 }
 
 Result<PolicyConstSharedPtr> Policy::parse(std::string_view yaml, const std::string& file_name,

@@ -1,10 +1,12 @@
 #pragma once
 
 #include "gatekeeper/core/diagnostic.hpp"
+#include "gatekeeper/core/error.hpp"
 
 #include <yaml-cpp/yaml.h>
 
 #include <cstddef>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +32,11 @@ class YamlReporter {
   Diagnostics& diagnostics_;
   int errors_ = 0;
 };
+
+// Reads an administrator-written file whole. `what` names it in messages ("policy file"): a
+// missing file, a directory or an unreadable file each get a diagnostic saying what to fix.
+Result<std::string> read_config_file(const std::filesystem::path& file, std::string_view what,
+                                     Diagnostics& diagnostics);
 
 // Levenshtein distance, for "did you mean" suggestions.
 std::size_t edit_distance(std::string_view a, std::string_view b);
