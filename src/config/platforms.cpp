@@ -300,17 +300,9 @@ Result<PlatformRegistryConstSharedPtr> PlatformRegistry::parse(std::string_view 
                                                                const std::string& file_name,
                                                                Diagnostics& diagnostics) {
   Reporter report(file_name, diagnostics);
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    report.error(e.mark, "not valid YAML: " + e.msg);
-    return Errc::ConfigSyntax;
-  }
-  if (!root.IsMap()) {
-    report.error(root.Mark(), "the platforms file must be a YAML map with 'platforms' and 'deny'");
-    return Errc::ConfigInvalid;
-  }
+  auto loaded = report.load_map(yaml, "the platforms file must be a YAML map with 'platforms' and 'deny'");
+  if (!loaded) return loaded.error();
+  const YAML::Node root = *loaded;
   auto registry = std::make_shared<PlatformRegistry>();
   std::map<std::string, HostOwner> owners;
   std::set<std::string> ids;

@@ -15,6 +15,22 @@ void YamlReporter::warning(const YAML::Mark& mark, std::string message, std::str
   add(Diagnostic::Severity::Warning, mark, std::move(message), std::move(id));
 }
 
+// YAML::Node converts from almost any type, so errors are built with in_place_error.
+Result<YAML::Node> YamlReporter::load_map(std::string_view yaml, std::string_view not_a_map) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    error(e.mark, "not valid YAML: " + e.msg);
+    return {boost::system::in_place_error, make_error_code(Errc::ConfigSyntax)};
+  }
+  if (!root.IsMap()) {
+    error(root.Mark(), std::string(not_a_map));
+    return {boost::system::in_place_error, make_error_code(Errc::ConfigInvalid)};
+  }
+  return root;
+}
+
 void YamlReporter::add(Diagnostic::Severity severity, const YAML::Mark& mark, std::string message,
                        std::string id) {
   Diagnostic d;

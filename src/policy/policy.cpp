@@ -270,17 +270,9 @@ Result<PolicyConstSharedPtr> Policy::load(const std::filesystem::path& file,
 Result<PolicyConstSharedPtr> Policy::parse(std::string_view yaml, const std::string& file_name,
                                            Diagnostics& diagnostics) {
   Reporter report(file_name, diagnostics);
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    report.error(e.mark, "not valid YAML: " + e.msg);
-    return Errc::ConfigSyntax;
-  }
-  if (!root.IsMap()) {
-    report.error(root.Mark(), "the policy must be a YAML map (mode, categories, ...)");
-    return Errc::ConfigInvalid;
-  }
+  auto loaded = report.load_map(yaml, "the policy must be a YAML map (mode, categories, ...)");
+  if (!loaded) return loaded.error();
+  const YAML::Node root = *loaded;
 
   auto policy = std::make_shared<Policy>();
   bool has_categories = false;

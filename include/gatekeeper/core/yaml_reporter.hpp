@@ -25,6 +25,10 @@ class YamlReporter {
   void warning(const YAML::Mark& mark, std::string message, std::string id = {});
   bool failed() const noexcept { return errors_ > 0; }
 
+  // Parses a whole file that must be a YAML map. Bad YAML is reported at its position
+  // (Errc::ConfigSyntax); a valid document of another shape gets `not_a_map` (Errc::ConfigInvalid).
+  Result<YAML::Node> load_map(std::string_view yaml, std::string_view not_a_map);
+
  private:
   void add(Diagnostic::Severity severity, const YAML::Mark& mark, std::string message, std::string id);
 
