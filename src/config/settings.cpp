@@ -85,7 +85,8 @@ bool valid_client_network(const std::string& text) {
 const std::vector<std::string_view> kTopLevelKeys{
     "listen",      "admin_listen", "allowed_clients", "htpasswd",       "data_dir",
     "rules_dir",   "policy_file",  "platforms_file",  "upstream_ca",    "connect_to",
-    "limits",      "timeouts",     "threads",         "watch_files",    "log_level"};
+    "limits",      "timeouts",     "threads",         "watch_files",    "log_level",
+    "audit",       "console",      "files",           "websocket"};
 const std::vector<std::string_view> kLimitKeys{"max_body_bytes", "max_header_bytes",
                                                "leaf_cache_size"};
 const std::vector<std::string_view> kTimeoutKeys{
@@ -167,6 +168,14 @@ class SettingsParser {
         parse_limits(value, settings);
       } else if (key == "timeouts") {
         parse_timeouts(value, settings.timeouts);
+      } else if (key == "audit") {
+        parse_audit(value, settings.audit);
+      } else if (key == "console") {
+        parse_console(value, settings.console);
+      } else if (key == "files") {
+        parse_files(value, settings.files);
+      } else if (key == "websocket") {
+        parse_websocket(value, settings.websocket);
       } else if (key == "threads") {
         if (auto text = scalar(value, key)) {
           unsigned threads = 0;
@@ -330,6 +339,153 @@ class SettingsParser {
     }
   }
 
+  // A mapping section whose keys each have their own value parser; unknown and repeated keys are
+  // reported like everywhere else.
+  using FieldParser = std::function<void(const YAML::Node& value, const std::string& key)>;
+  void parse_section(const YAML::Node& node, const std::string& section,
+                     const std::vector<std::pair<std::string_view, FieldParser>>& fields) {
+    if (node.IsNull()) return;
+    std::vector<std::string_view> known;
+    for (const auto& field : fields) known.push_back(field.first);
+    if (!node.IsMap()) {
+      error(node, section + ": expected a mapping with keys " + join(known));
+      return;
+    }
+    std::set<std::string> seen;
+    for (const auto& entry : node) {
+      const std::string key = entry.first.Scalar();
+      if (!first_occurrence(entry.first, key, seen)) continue;
+      const auto field = std::find_if(fields.begin(), fields.end(),
+                                      [&](const auto& candidate) { return candidate.first == key; });
+      if (field == fields.end()) {
+        unknown_key(entry.first, key, known, section);
+        continue;
+      }
+      field->second(entry.second, section + "." + key);
+    }
+  }
+
+  FieldParser text_field(std::string& target) {
+    return [this, &target](const YAML::Node& value, const std::string& key) {
+      if (value.IsNull()) {
+        target.clear();
+      } else if (auto text = scalar(value, key)) {
+        target = *text;
+      }
+    };
+  }
+  FieldParser bool_field(bool& target) {
+    return [this, &target](const YAML::Node& value, const std::string& key) {
+      bool flag = false;
+      if (!value.IsScalar() || !YAML::convert<bool>::decode(value, flag)) {
+        error(value, key + ": expected true or false");
+      } else {
+        target = flag;
+      }
+    };
+  }
+  FieldParser size_field(std::size_t& target) {
+    return [this, &target](const YAML::Node& value, const std::string& key) {
+      auto text = scalar(value, key);
+      if (!text) return;
+      auto size = parse_size(*text);
+      if (!size || *size == 0) {
+        error(value, key + ": expected a positive size such as 16MiB, 64KiB or 10000, got '" +
+                         *text + "'");
+      } else {
+        target = *size;
+      }
+    };
+  }
+  template <class Duration>
+  FieldParser duration_field(Duration& target) {
+    return [this, &target](const YAML::Node& value, const std::string& key) {
+      auto text = scalar(value, key);
+      if (!text) return;
+      auto duration = parse_duration(*text);
+      if (!duration || duration->count() == 0 ||
+          std::chrono::duration_cast<Duration>(*duration).count() == 0) {
+        error(value, key + ": expected a duration with a unit such as 30s, 15m, 8h or 400d, got '" +
+                         *text + "'");
+      } else {
+        target = std::chrono::duration_cast<Duration>(*duration);
+      }
+    };
+  }
+  FieldParser number_field(double& target, double minimum) {
+    return [this, &target, minimum](const YAML::Node& value, const std::string& key) {
+      auto text = scalar(value, key);
+      if (!text) return;
+      double number = 0;
+      const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), number);
+      if (ec != std::errc() || end != text->data() + text->size() || number < minimum) {
+        error(value, key + ": expected a number of at least " + std::to_string(minimum) +
+                         ", got '" + *text + "'");
+      } else {
+        target = number;
+      }
+    };
+  }
+  template <class Integer>
+  FieldParser count_field(Integer& target) {
+    return [this, &target](const YAML::Node& value, const std::string& key) {
+      auto text = scalar(value, key);
+      if (!text) return;
+      Integer count = 0;
+      const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), count);
+      if (ec != std::errc() || end != text->data() + text->size() || count == 0) {
+        error(value, key + ": expected a positive whole number, got '" + *text + "'");
+      } else {
+        target = count;
+      }
+    };
+  }
+
+  void parse_audit(const YAML::Node& node, AuditSettings& audit) {
+    parse_section(node, "audit",
+                  {{"postgres_dsn", text_field(audit.postgres_dsn)},
+                   {"instance", text_field(audit.instance)},
+                   {"name_users", bool_field(audit.name_users)},
+                   {"retention", duration_field(audit.retention)},
+                   {"fail_closed", bool_field(audit.fail_closed)},
+                   {"queue_capacity", count_field(audit.queue_capacity)},
+                   {"syslog", [this, &audit](const YAML::Node& value, const std::string& key) {
+                      text_field(audit.syslog)(value, key);
+                      if (!audit.syslog.empty() && audit.syslog.rfind("udp://", 0) != 0 &&
+                          audit.syslog.rfind("unix:", 0) != 0)
+                        error(value, key + ": expected udp://HOST:PORT or unix:/dev/log, got '" +
+                                         audit.syslog + "'");
+                    }}});
+  }
+
+  void parse_console(const YAML::Node& node, ConsoleSettings& console) {
+    parse_section(node, "console",
+                  {{"enabled", bool_field(console.enabled)},
+                   {"password_hash", text_field(console.password_hash)},
+                   {"token_file",
+                    [this, &console](const YAML::Node& value, const std::string& key) {
+                      console.token_file = optional_path(value, key);
+                    }},
+                   {"session_lifetime", duration_field(console.session_lifetime)},
+                   {"public_url", text_field(console.public_url)}});
+  }
+
+  void parse_files(const YAML::Node& node, FileLimits& files) {
+    parse_section(node, "files",
+                  {{"max_decoded_bytes", size_field(files.max_decoded_bytes)},
+                   {"max_compression_ratio", number_field(files.max_compression_ratio, 1.0)},
+                   {"max_archive_depth", count_field(files.max_archive_depth)},
+                   {"max_archive_entries", count_field(files.max_archive_entries)},
+                   {"max_pdf_pages", count_field(files.max_pdf_pages)},
+                   {"max_extraction_time", duration_field(files.max_extraction_time)}});
+  }
+
+  void parse_websocket(const YAML::Node& node, WebSocketSettings& websocket) {
+    parse_section(node, "websocket",
+                  {{"inspect", bool_field(websocket.inspect)},
+                   {"max_message_bytes", size_field(websocket.max_message_bytes)}});
+  }
+
   std::string file_;
   fs::path base_dir_;
   Diagnostics& diagnostics_;
@@ -392,11 +548,13 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
     else if (unit == "s") factor = 1000;
     else if (unit == "m") factor = 60'000;
     else if (unit == "h") factor = 3'600'000;
+    else if (unit == "d") factor = 86'400'000;
     else return Errc::ConfigInvalid;
-    // A week is far beyond any sensible timeout; the bound also rules out overflow.
-    if (number > 7ull * 24 * 3600 * 1000) return Errc::ConfigInvalid;
+    // Twenty years covers any retention period; the bound also rules out overflow.
+    constexpr std::int64_t kMaxMs = 20ll * 366 * 86'400'000;
+    if (number > static_cast<std::uint64_t>(kMaxMs)) return Errc::ConfigInvalid;
     total_ms += static_cast<std::int64_t>(number) * factor;
-    if (total_ms > 7ll * 24 * 3'600'000) return Errc::ConfigInvalid;
+    if (total_ms > kMaxMs) return Errc::ConfigInvalid;
   }
   return std::chrono::milliseconds(total_ms);
 }

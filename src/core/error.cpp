@@ -22,6 +22,9 @@ class GatekeeperCategory final : public boost::system::error_category {
       case Errc::ScanFailed: return "the scan could not be completed";
       case Errc::InputTooLarge: return "input exceeds the inspection size limit";
       case Errc::BodyUndecodable: return "the body encoding cannot be decoded for inspection";
+      case Errc::FileMalformed: return "an attached file is damaged or not of its declared format";
+      case Errc::ExtractionLimit: return "an attached file exceeds an extraction limit";
+      case Errc::WebSocketProtocol: return "WebSocket protocol violation";
       case Errc::PayloadMalformed: return "the body does not match its declared format";
       case Errc::HttpMalformed: return "malformed HTTP request";
       case Errc::HeadersTooLarge: return "request headers too large";
@@ -32,6 +35,9 @@ class GatekeeperCategory final : public boost::system::error_category {
       case Errc::AccessDenied: return "access denied";
       case Errc::IoError: return "input/output error";
       case Errc::AuditUnavailable: return "the audit trail is unavailable";
+      case Errc::AuditChainBroken: return "the audit hash chain is broken";
+      case Errc::DatabaseError: return "database error";
+      case Errc::NotFound: return "not found";
     }
     return "unknown gatekeeper error";
   }
@@ -59,6 +65,9 @@ const char* errc_name(Errc e) noexcept {
     case Errc::ScanFailed: return "scan_failed";
     case Errc::InputTooLarge: return "input_too_large";
     case Errc::BodyUndecodable: return "body_undecodable";
+    case Errc::FileMalformed: return "file_malformed";
+    case Errc::ExtractionLimit: return "extraction_limit";
+    case Errc::WebSocketProtocol: return "websocket_protocol";
     case Errc::PayloadMalformed: return "payload_malformed";
     case Errc::HttpMalformed: return "http_malformed";
     case Errc::HeadersTooLarge: return "headers_too_large";
@@ -69,6 +78,9 @@ const char* errc_name(Errc e) noexcept {
     case Errc::AccessDenied: return "access_denied";
     case Errc::IoError: return "io_error";
     case Errc::AuditUnavailable: return "audit_unavailable";
+    case Errc::AuditChainBroken: return "audit_chain_broken";
+    case Errc::DatabaseError: return "database_error";
+    case Errc::NotFound: return "not_found";
   }
   return "unknown";
 }

@@ -62,7 +62,8 @@ TEST(SettingsDuration, ReadsHumanUnits) {
   EXPECT_EQ(parse_duration("2m").value().count(), 120'000);
   EXPECT_EQ(parse_duration("1h").value().count(), 3'600'000);
   EXPECT_EQ(parse_duration("1m30s").value().count(), 90'000);
-  for (const char* bad : {"", "30", "s", "3x", "1.5s", "-1s", "10d", "9999999h"}) {
+  EXPECT_EQ(parse_duration("400d").value().count(), 400ll * 86'400'000);
+  for (const char* bad : {"", "30", "s", "3x", "1.5s", "-1s", "10w", "99999999h", "9000d"}) {
     EXPECT_FALSE(parse_duration(bad)) << bad;
   }
 }
@@ -257,6 +258,65 @@ TEST(SettingsOverrides, CommandLineWinsAndAppendsConnectTo) {
   EXPECT_EQ(diagnostics.size(), 2u);
   EXPECT_TRUE(mentions(diagnostics, "--listen"));
   EXPECT_TRUE(mentions(diagnostics, "--connect-to"));
+}
+
+}  // namespace
+}  // namespace gatekeeper::config
+
+namespace gatekeeper::config {
+namespace {
+
+TEST(SettingsSections, ReadsAuditConsoleFilesAndWebSocketSections) {
+  Diagnostics diagnostics;
+  auto settings = parse_settings(R"(
+audit:
+  postgres_dsn: "host=127.0.0.1 dbname=audit"
+  name_users: true
+  retention: 90d
+  syslog: udp://127.0.0.1:5514
+console:
+  password_hash: "$6$salt$hash"
+  session_lifetime: 30m
+files:
+  max_compression_ratio: 50
+  max_pdf_pages: 10
+  max_extraction_time: 2s
+websocket:
+  inspect: false
+  max_message_bytes: 1MiB
+)", "gatekeeper.yaml", "/etc/gatekeeper", diagnostics);
+  ASSERT_TRUE(settings) << (diagnostics.empty() ? "" : diagnostics.front().to_string());
+  EXPECT_EQ(settings->audit.postgres_dsn, "host=127.0.0.1 dbname=audit");
+  EXPECT_TRUE(settings->audit.name_users);
+  EXPECT_EQ(settings->audit.retention, std::chrono::hours(90 * 24));
+  EXPECT_EQ(settings->audit.syslog, "udp://127.0.0.1:5514");
+  EXPECT_TRUE(settings->audit.fail_closed);
+  EXPECT_EQ(settings->console.password_hash, "$6$salt$hash");
+  EXPECT_EQ(settings->console.session_lifetime, std::chrono::minutes(30));
+  EXPECT_DOUBLE_EQ(settings->files.max_compression_ratio, 50.0);
+  EXPECT_EQ(settings->files.max_pdf_pages, 10u);
+  EXPECT_EQ(settings->files.max_extraction_time, std::chrono::milliseconds(2000));
+  EXPECT_FALSE(settings->websocket.inspect);
+  EXPECT_EQ(settings->websocket.max_message_bytes, 1u << 20);
+}
+
+TEST(SettingsSections, ReportsEveryBadSectionValueWithItsLine) {
+  Diagnostics diagnostics;
+  auto settings = parse_settings(R"(audit:
+  retension: 90d
+  syslog: tcp://siem:514
+files:
+  max_compression_ratio: 0.5
+websocket: [1, 2]
+)", "gatekeeper.yaml", "/etc/gatekeeper", diagnostics);
+  EXPECT_FALSE(settings);
+  ASSERT_EQ(diagnostics.size(), 4u);
+  EXPECT_EQ(diagnostics[0].line, 2);
+  EXPECT_NE(diagnostics[0].message.find("did you mean 'retention'"), std::string::npos);
+  EXPECT_EQ(diagnostics[1].line, 3);
+  EXPECT_NE(diagnostics[1].message.find("udp://HOST:PORT"), std::string::npos);
+  EXPECT_EQ(diagnostics[2].line, 5);
+  EXPECT_EQ(diagnostics[3].line, 6);
 }
 
 }  // namespace

@@ -35,7 +35,8 @@ struct HostPort {
 // Parses "HOST:PORT" ("[::1]:3128" for IPv6). Port 0 is accepted (bind to any free port).
 Result<HostPort> parse_host_port(std::string_view text);
 
-// Human durations: "500ms", "30s", "2m", "1h", "1m30s". A bare number is refused (unit unclear).
+// Human durations: "500ms", "30s", "2m", "1h", "400d", "1m30s". A bare number is refused (unit
+// unclear); at most twenty years.
 Result<std::chrono::milliseconds> parse_duration(std::string_view text);
 // Sizes: "16MiB", "64KiB", "1GiB", "500kB", "1MB" or a plain byte count.
 Result<std::size_t> parse_size(std::string_view text);
@@ -49,6 +50,45 @@ struct Timeouts {
   std::chrono::milliseconds upstream_idle{300'000};   // idle (not total) while streaming a response
   std::chrono::milliseconds tunnel_idle{600'000};
   std::chrono::milliseconds shutdown_grace{10'000};  // SIGTERM: open sessions may finish this long
+};
+
+// `audit:` section: where the audit trail lives and how it behaves (docs/audit-log.md).
+struct AuditSettings {
+  std::string postgres_dsn;      // empty = SQLite at DATA_DIR/audit.db
+  std::string instance;          // chain name; empty = this host's name
+  bool name_users = false;       // record proxy user names instead of keyed pseudonyms
+  std::chrono::hours retention{24 * 400};  // records older than this are purged (audited)
+  bool fail_closed = true;       // AI traffic is refused when not even the spool can be written
+  std::size_t queue_capacity = 10'000;
+  std::string syslog;            // "" (off), "udp://HOST:PORT" or "unix:/dev/log" (RFC 5424)
+};
+
+// `console:` section: the DPO review console on the admin listener.
+struct ConsoleSettings {
+  bool enabled = true;
+  std::string password_hash;                       // crypt(3) hash ($y$, $6$, $2y$)
+  std::optional<std::filesystem::path> token_file;  // alternative: a file holding a secret token
+  std::chrono::minutes session_lifetime{8 * 60};
+  // Base URL of the console as researchers' browsers reach it, for the "signaler un faux
+  // positif" link in block messages. Default: http://ADMIN_LISTEN.
+  std::string public_url;
+};
+
+// `files:` section: limits on what is extracted from attached files and compressed bodies.
+// Past any limit the request is blocked with an explanation (fail closed).
+struct FileLimits {
+  std::size_t max_decoded_bytes = 64u << 20;   // decompressed body or file, total per request
+  double max_compression_ratio = 200.0;        // decoded / encoded, per member (zip bombs)
+  unsigned max_archive_depth = 3;              // zip inside zip inside ...
+  std::size_t max_archive_entries = 10'000;
+  unsigned max_pdf_pages = 2'000;
+  std::chrono::milliseconds max_extraction_time{10'000};  // all files of one request
+};
+
+// `websocket:` section.
+struct WebSocketSettings {
+  bool inspect = true;                    // false: refuse upgrades to AI hosts (502)
+  std::size_t max_message_bytes = 16u << 20;  // larger messages to AI hosts close the socket (1009)
 };
 
 // config/gatekeeper.yaml, after command-line overrides. Relative paths are resolved against the
@@ -73,6 +113,10 @@ struct Settings {
   std::size_t leaf_cache_size = 10'000;
   unsigned threads = 2;
   Timeouts timeouts;
+  AuditSettings audit;
+  ConsoleSettings console;
+  FileLimits files;
+  WebSocketSettings websocket;
   bool watch_files = true;  // reload when a config, policy, platforms or rule file changes
   std::string log_level = "info";
 };

@@ -27,6 +27,9 @@ enum class Errc {
   InputTooLarge,        // the text or body exceeds the configured inspection limit
   // Wire formats and HTTP.
   BodyUndecodable,      // Content-Encoding or charset the inspector cannot decode
+  FileMalformed,        // an attached file claims a format (docx, pdf, zip...) and cannot be read
+  ExtractionLimit,      // a file exceeds an extraction limit (ratio, size, depth, pages, time)
+  WebSocketProtocol,    // a WebSocket frame or extension that violates RFC 6455 / 7692
   PayloadMalformed,     // a body that claims a format (JSON, form, multipart) and is not
   HttpMalformed,        // a request that is not valid HTTP/1.1
   HeadersTooLarge,      // request head above the header limit
@@ -39,6 +42,9 @@ enum class Errc {
   // Storage.
   IoError,              // reading or writing a local file failed
   AuditUnavailable,     // the audit trail cannot record, so the request cannot proceed
+  AuditChainBroken,     // an audit record does not match the hash chain (tampering or loss)
+  DatabaseError,        // SQLite or PostgreSQL refused a statement or the connection
+  NotFound,             // the requested record does not exist
 };
 
 const boost::system::error_category& gatekeeper_category() noexcept;
