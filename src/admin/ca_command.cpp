@@ -3,6 +3,7 @@
 #include "gatekeeper/config/settings.hpp"
 #include "gatekeeper/tls/certificate_authority.hpp"
 
+#include <optional>
 #include <ostream>
 
 namespace gatekeeper::admin {
@@ -10,10 +11,12 @@ namespace {
 
 void print_ca_usage(std::ostream& out) {
   out << "Usage:\n"
-         "  gatekeeper ca init [--data-dir DIR] [--force]\n"
+         "  gatekeeper ca init [--config FILE | --data-dir DIR] [--force]\n"
          "      Create the local CA (kept if one exists, replaced with --force).\n"
-         "  gatekeeper ca export [--data-dir DIR]\n"
-         "      Print the CA certificate (PEM) to install in browsers and trust stores.\n";
+         "  gatekeeper ca export [--config FILE | --data-dir DIR]\n"
+         "      Print the CA certificate (PEM) to install in browsers and trust stores.\n"
+         "  The CA lives in the data_dir of the configuration file (default: the shipped\n"
+         "  config/gatekeeper.yaml); --data-dir names the directory directly.\n";
 }
 
 void print_diagnostics(const Diagnostics& diagnostics, std::ostream& err) {
@@ -25,6 +28,20 @@ void print_diagnostics(const Diagnostics& diagnostics, std::ostream& err) {
 int run_ca_command(const Args& args, std::ostream& out, std::ostream& err) {
   return run_ca_command(args, out, err, config::Settings{}.data_dir);
 }
+
+namespace {
+
+// The data_dir `gatekeeper run --config FILE` would use, so that both commands agree on the CA.
+std::optional<std::filesystem::path> data_dir_of(const std::filesystem::path& config_file,
+                                                 std::ostream& err) {
+  Diagnostics diagnostics;
+  auto settings = config::load_settings(config_file, diagnostics);
+  print_diagnostics(diagnostics, err);
+  if (!settings) return std::nullopt;
+  return settings->data_dir;
+}
+
+}  // namespace
 
 int run_ca_command(const Args& args, std::ostream& out, std::ostream& err,
                    const std::filesystem::path& default_data_dir) {
@@ -43,12 +60,20 @@ int run_ca_command(const Args& args, std::ostream& out, std::ostream& err,
     return kExitInvalidRules;
   }
   std::filesystem::path data_dir = default_data_dir;
+  std::optional<std::filesystem::path> config_file;
+  bool data_dir_given = false;
   bool force = false;
   for (std::size_t i = 1; i < args.size(); ++i) {
     if (args[i] == "--data-dir" && i + 1 < args.size()) {
       data_dir = args[++i];
+      data_dir_given = true;
     } else if (args[i].rfind("--data-dir=", 0) == 0) {
       data_dir = args[i].substr(std::string_view("--data-dir=").size());
+      data_dir_given = true;
+    } else if (args[i] == "--config" && i + 1 < args.size()) {
+      config_file = args[++i];
+    } else if (args[i].rfind("--config=", 0) == 0) {
+      config_file = args[i].substr(std::string_view("--config=").size());
     } else if (args[i] == "--force" && action == "init") {
       force = true;
     } else {
@@ -60,6 +85,14 @@ int run_ca_command(const Args& args, std::ostream& out, std::ostream& err,
   if (data_dir.empty()) {
     err << "gatekeeper ca " << action << ": --data-dir needs a directory\n";
     return kExitInvalidRules;
+  }
+  if (config_file && !data_dir_given) {
+    auto configured = data_dir_of(*config_file, err);
+    if (!configured) {
+      err << "gatekeeper ca " << action << ": cannot read " << config_file->string() << "\n";
+      return kExitInvalidRules;
+    }
+    data_dir = *configured;
   }
 
   Diagnostics diagnostics;

@@ -57,6 +57,28 @@ TEST(CaCommandTest, InitCreatesTheCaThenKeepsIt) {
   EXPECT_NE(read_file(data / tls::kCaCertFileName), pem);
 }
 
+TEST(CaCommandTest, ConfigFileNamesTheDataDirectoryLikeRunDoes) {
+  TempDir dir;
+  const auto config = dir.path() / "gatekeeper.yaml";
+  std::ofstream(config) << "data_dir: state\n";
+  CommandRun exported = run({"export", "--config", config.string()});
+  ASSERT_EQ(exported.exit_code, kExitOk) << exported.err;
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "state" / tls::kCaCertFileName));
+  EXPECT_EQ(read_file(dir.path() / "state" / tls::kCaCertFileName), exported.out);
+
+  // --data-dir wins over the configuration file.
+  CommandRun direct = run({"init", "--config", config.string(), "--data-dir",
+                           (dir.path() / "elsewhere").string()});
+  ASSERT_EQ(direct.exit_code, kExitOk) << direct.err;
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "elsewhere" / tls::kCaCertFileName));
+
+  std::ofstream(config) << "data_dri: state\n";
+  CommandRun broken = run({"export", "--config=" + config.string()});
+  EXPECT_EQ(broken.exit_code, kExitInvalidRules);
+  EXPECT_NE(broken.err.find("gatekeeper.yaml:1:1"), std::string::npos) << broken.err;
+  EXPECT_NE(broken.err.find("did you mean 'data_dir'"), std::string::npos) << broken.err;
+}
+
 TEST(CaCommandTest, ExportPrintsOnlyThePemAndCreatesOnFirstUse) {
   TempDir dir;
   CommandRun exported = run({"export", "--data-dir", dir.path().string()});
