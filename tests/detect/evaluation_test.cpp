@@ -2,6 +2,7 @@
 #include "gatekeeper/detect/prefilter.hpp"
 #include "gatekeeper/detect/scanner.hpp"
 
+#include "corpus_evaluation_support.hpp"
 #include "support/inserm_categories.hpp"
 
 #include <gtest/gtest.h>
@@ -182,61 +183,12 @@ TEST(Evaluation, EmptyCorpusGivesNeutralFigures) {
 // The shipped rule pack against the shipped labelled corpus: the figures quoted in
 // docs/rule-pack.md come from this test's output.
 TEST(EvaluationCorpus, ShippedRulePackMeetsTheThresholds) {
-  const fs::path source = GATEKEEPER_SOURCE_DIR;
-  Diagnostics diagnostics;
-  auto rules = RuleSet::load(source / "rules", RuleSetOptions{}, diagnostics);
-  for (const auto& d : diagnostics) ADD_FAILURE() << d.to_string();
-  ASSERT_TRUE(rules);
-
-  std::string error;
-  auto corpus = read_corpus(source / "tests" / "corpus" / "prompts.jsonl", &error);
-  ASSERT_TRUE(corpus) << error;
-
-  int benign = 0;
-  std::map<std::string, int> per_category;
-  std::map<std::string, int> per_lang;
-  for (const auto& prompt : *corpus) {
-    ++per_lang[prompt.lang];
-    if (prompt.expect.empty()) ++benign;
-    for (const auto& category : prompt.expect) {
-      EXPECT_TRUE(test::is_inserm_category(category))
-          << prompt.id << ": unknown category " << category;
-      ++per_category[category];
-    }
-  }
-  EXPECT_GE(corpus->size(), 300u);
-  EXPECT_GE(benign, 130);
-  for (auto category : test::kInsermCategories) {
-    const bool major = category != "intellectual_property" && category != "evaluation" &&
-                       category != "personal_data";
-    EXPECT_GE(per_category[std::string(category)], major ? 20 : 10) << category;
-  }
-  EXPECT_GE(per_lang["fr"] * 10, static_cast<int>(corpus->size()) * 4) << "French under 40 %";
-  EXPECT_GE(per_lang["en"] * 10, static_cast<int>(corpus->size()) * 4) << "English under 40 %";
-
-  auto report = evaluate(**rules, *corpus);
-  ASSERT_TRUE(report);
-
-  std::printf("\n%-24s %8s %8s %8s\n", "category", "expected", "detected", "recall");
-  for (const auto& [category, score] : report->categories) {
-    std::printf("%-24s %8d %8d %8.3f\n", category.c_str(), score.expected, score.detected,
-                score.recall());
-  }
-  std::printf("benign prompts %d, flagged %d, false-positive rate %.4f\n", report->benign,
-              report->benign_flagged, report->false_positive_rate());
-  std::printf("corpus size %zu, sensitive prompts also flagged with another category: %d\n",
-              corpus->size(), report->unexpected_category);
-  for (const auto& miss : report->misses) std::printf("miss: %s\n", miss.c_str());
-  for (const auto& fp : report->false_positives) std::printf("false positive: %s\n", fp.c_str());
-  std::fflush(stdout);
-
-  for (auto category : test::kInsermCategories) {
-    auto it = report->categories.find(std::string(category));
-    ASSERT_NE(it, report->categories.end()) << category;
-    const double required = category == "health_identifier" ? 0.99 : 0.9;
-    EXPECT_GE(it->second.recall(), required) << category;
-  }
-  EXPECT_LE(report->false_positive_rate(), 0.02);
+  testing::check_shipped_pack_on_corpus(
+      "prompts.jsonl", {300, 130, [](std::string_view category) {
+                          const bool major = category != "intellectual_property" &&
+                                             category != "evaluation" && category != "personal_data";
+                          return major ? 20 : 10;
+                        }});
 }
 
 // Signals are located only when a combination needs them, and each prefilter finds different
