@@ -58,7 +58,7 @@ const nextMessage = (ws) => new Promise((resolve, reject) => {
 
 test('a zstd-compressed OpenAI request with a NIR is decoded, redacted and re-encoded', async () => {
   const nir = makeNir('1850578006084');
-  const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Patient NIR ${nir}, à revoir.` }] });
+  const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Vérifie le format de ce numéro de sécurité sociale : ${nir}.` }] });
   const compressed = execFileSync('zstd', ['-q', '-c', '-19'], { input: body });
   const before = env.platform.requestsTo('/v1/chat/completions').length;
   const r = await curl(['--cacert', env.gatekeeperCa, '-H', 'Content-Type: application/json', '-H', 'Content-Encoding: zstd',

@@ -118,14 +118,14 @@ class EchoServer {
   bool compressed_offer_ = false;
 };
 
-struct Setup {
+struct RelaySetup {
   test_support::TempDir data_dir;
   test::TestCertificate upstream_ca = test::make_certificate("upstream test CA", nullptr);
   test::TestCertificate leaf = test::make_certificate("api.openai.com", &upstream_ca);
   std::shared_ptr<tls::CertificateAuthority> proxy_ca;
   std::shared_ptr<tls::LeafContextCache> leaf_cache;
 
-  Setup() {
+  RelaySetup() {
     auto ca = tls::CertificateAuthority::create(data_dir.path() / "ca", false);
     EXPECT_TRUE(ca.has_value());
     if (ca) proxy_ca = *ca;
@@ -220,7 +220,7 @@ class WebSocketRelayTest : public ::testing::TestWithParam<bool> {};
 
 TEST_P(WebSocketRelayTest, BenignMessagesAreEchoedAndSensitiveOnesRedacted) {
   const bool deflate = GetParam();
-  Setup setup;
+  RelaySetup setup;
   EchoServer server(test::make_server_context(setup.leaf, setup.upstream_ca), deflate);
   test::RunningProxy proxy(setup.snapshot(server.port()), setup.context());
   Client client(proxy, *setup.proxy_ca, deflate);
@@ -263,7 +263,7 @@ TEST_P(WebSocketRelayTest, BenignMessagesAreEchoedAndSensitiveOnesRedacted) {
 
 TEST_P(WebSocketRelayTest, ConfidentialMessageIsBlockedWithAnExplanationAnd1008) {
   const bool deflate = GetParam();
-  Setup setup;
+  RelaySetup setup;
   EchoServer server(test::make_server_context(setup.leaf, setup.upstream_ca), deflate);
   test::RunningProxy proxy(setup.snapshot(server.port()), setup.context());
   Client client(proxy, *setup.proxy_ca, deflate);
@@ -298,7 +298,7 @@ INSTANTIATE_TEST_SUITE_P(Compression, WebSocketRelayTest, ::testing::Values(fals
                          [](const auto& info) { return info.param ? "Deflate" : "Plain"; });
 
 TEST(WebSocketRelayLimitTest, OversizedMessageClosesWith1009) {
-  Setup setup;
+  RelaySetup setup;
   EchoServer server(test::make_server_context(setup.leaf, setup.upstream_ca), false);
   auto snapshot = setup.snapshot(server.port());
   snapshot.settings.websocket.max_message_bytes = 4096;
@@ -314,7 +314,7 @@ TEST(WebSocketRelayLimitTest, OversizedMessageClosesWith1009) {
 }
 
 TEST(WebSocketRelayLimitTest, InspectionOffRefusesTheUpgrade) {
-  Setup setup;
+  RelaySetup setup;
   EchoServer server(test::make_server_context(setup.leaf, setup.upstream_ca), false);
   auto snapshot = setup.snapshot(server.port());
   snapshot.settings.websocket.inspect = false;
