@@ -86,7 +86,8 @@ void Metrics::count_error(std::string_view error_name) {
 void Metrics::count_websocket_message(std::string_view outcome) {
   std::lock_guard lock(mutex_);
   auto it = websocket_messages_.find(outcome);
-  if (it == websocket_messages_.end()) it = websocket_messages_.emplace(std::string(outcome), 0).first;
+  if (it == websocket_messages_.end())
+    it = websocket_messages_.emplace(std::string(outcome), 0).first;
   ++it->second;
 }
 

@@ -588,10 +588,11 @@ class HttpSession : public StopListener,
     websocket_upgrade_ = inspect_ && is_websocket_upgrade(head_parser_->get());
     if (websocket_upgrade_ && !snapshot_->settings.websocket.inspect) {
       metrics().count_error("upgrade_unsupported");
-      return send_reply(local_reply(bhttp::status::bad_gateway,
-                                    "gatekeeper: WebSocket connections to AI platforms are disabled "
-                                    "(websocket.inspect: false).\n",
-                                    true));
+      return send_reply(
+          local_reply(bhttp::status::bad_gateway,
+                      "gatekeeper: WebSocket connections to AI platforms are disabled "
+                      "(websocket.inspect: false).\n",
+                      true));
     }
     if (inspect_) return begin_buffered();
     if constexpr (!kIntercept) begin_streamed();

@@ -90,8 +90,10 @@ MessageVerdict inspect_message(const config::Snapshot& snapshot, const WebSocket
         R"({"type":"error","error":{"type":"gatekeeper_blocked","code":"internal_error",)"
         R"("message":"[Gatekeeper] Message bloqué par précaution : erreur interne.\n)"
         R"([Gatekeeper] Message blocked as a precaution: internal error."}})";
-    verdict.decision_record = {
-        {"host", channel.host}, {"channel", "websocket"}, {"action", "block"}, {"error", "internal"}};
+    verdict.decision_record = {{"host", channel.host},
+                               {"channel", "websocket"},
+                               {"action", "block"},
+                               {"error", "internal"}};
     return verdict;
   }
 }

@@ -240,7 +240,8 @@ TEST_P(WebSocketRelayTest, BenignMessagesAreEchoedAndSensitiveOnesRedacted) {
   // Non-JSON text is scanned whole.
   EXPECT_EQ(client.send_and_read("bonjour"), "echo: bonjour");
 
-  const std::string echoed = client.send_and_read(realtime_item(std::string("Patient ") + kNir));
+  const std::string echoed = client.send_and_read(
+      realtime_item(std::string("Vérifie le format de ce numéro de sécurité sociale : ") + kNir));
   EXPECT_EQ(echoed.find("006 084 91"), std::string::npos) << echoed;
   EXPECT_NE(echoed.find("conversation.item.create"), std::string::npos);
   const auto received = server.received();
