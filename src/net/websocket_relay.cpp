@@ -166,11 +166,13 @@ class WebSocketRelay
   // ---- Client to server: inspected ----------------------------------------------------------
 
   void read_client() {
+    client_reading_ = true;
     client_.async_read_some(asio::buffer(client_chunk_),
                             beast::bind_front_handler(&Self::on_client_read, self()));
   }
 
   void on_client_read(error_code ec, std::size_t n) {
+    client_reading_ = false;
     if (ec) {
       // The client left: let what is queued for the server go, then close.
       client_done_ = true;
@@ -355,6 +357,7 @@ class WebSocketRelay
     write_client();
     write_upstream();
     // Keep reading both sides (and discarding) until they close or the grace period ends.
+    grace_armed_ = true;
     arm_watchdog(kCloseGrace);
     finish();
   }
@@ -369,7 +372,15 @@ class WebSocketRelay
       if (upstream_queue_.empty() && !upstream_writing_) return close_all();
     } else if (upstream_done_) {
       upstream_queue_.clear();
-      if (client_queue_.empty() && !client_writing_) return close_all();
+      if (!client_queue_.empty() || client_writing_) return;
+      // After a close handshake the client closes its side itself (so it sees a clean end);
+      // the watchdog bounds the wait.
+      if (!(closing_ || tracker_.close_seen())) return close_all();
+      if (!grace_armed_) {
+        grace_armed_ = true;
+        closing_ = true;
+        arm_watchdog(kCloseGrace);
+      }
     }
   }
 
@@ -396,9 +407,20 @@ class WebSocketRelay
     closed_ = true;
     timer_.cancel();
     error_code ignored;
+    lowest_of(upstream_).socket().close(ignored);
+    if constexpr (std::is_same_v<ClientStream, TlsStream>) {
+      // TLS close_notify when no read is pending, so the client sees a clean end of stream.
+      if (!client_reading_ && !client_writing_) {
+        lowest_of(client_).expires_after(kCloseGrace);
+        client_.async_shutdown([self = self()](error_code) {
+          error_code ignored_too;
+          lowest_of(self->client_).socket().close(ignored_too);
+        });
+        return;
+      }
+    }
     lowest_of(client_).socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     lowest_of(client_).socket().close(ignored);
-    lowest_of(upstream_).socket().close(ignored);
   }
 
   std::shared_ptr<ServerState> state_;
@@ -430,6 +452,8 @@ class WebSocketRelay
   bool upstream_done_ = false;
   bool closing_ = false;
   bool closed_ = false;
+  bool client_reading_ = false;
+  bool grace_armed_ = false;
 };
 
 }  // namespace
