@@ -293,6 +293,11 @@ TEST_P(WebSocketRelayTest, ConfidentialMessageIsBlockedWithAnExplanationAnd1008)
     if (record.value("channel", "") == "websocket" && record.value("action", "") == "block")
       blocked_record = true;
   EXPECT_TRUE(blocked_record);
+  const std::string metrics = admin::Metrics::instance().render_prometheus();
+  EXPECT_NE(metrics.find("gatekeeper_websocket_messages_total{outcome=\"blocked\"}"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("gatekeeper_websocket_messages_total{outcome=\"forwarded\"}"),
+            std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(Compression, WebSocketRelayTest, ::testing::Values(false, true),
