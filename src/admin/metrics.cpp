@@ -83,6 +83,14 @@ void Metrics::count_error(std::string_view error_name) {
   ++it->second;
 }
 
+void Metrics::count_websocket_message(std::string_view outcome) {
+  std::lock_guard lock(mutex_);
+  auto it = websocket_messages_.find(outcome);
+  if (it == websocket_messages_.end())
+    it = websocket_messages_.emplace(std::string(outcome), 0).first;
+  ++it->second;
+}
+
 void Metrics::observe_scan_seconds(double seconds) {
   std::lock_guard lock(mutex_);
   // Buckets are stored non-cumulatively and summed when rendered.
@@ -122,6 +130,9 @@ std::string Metrics::render_prometheus() const {
   }
 
   labelled_counter(out, "gatekeeper_errors_total", "Failures, by error name.", "error", errors_);
+  labelled_counter(out, "gatekeeper_websocket_messages_total",
+                   "WebSocket messages to AI platforms inspected, by outcome.", "outcome",
+                   websocket_messages_);
 
   header(out, "gatekeeper_scan_seconds", "Time spent scanning one request's text.", "histogram");
   std::uint64_t cumulative = 0;
@@ -150,6 +161,7 @@ void Metrics::reset_for_test() {
   requests_.clear();
   decisions_.clear();
   errors_.clear();
+  websocket_messages_.clear();
   scan_buckets_.fill(0);
   scan_count_ = 0;
   scan_sum_ = 0;

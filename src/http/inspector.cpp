@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "gatekeeper/detect/scanner.hpp"
+#include "gatekeeper/http/content_coding.hpp"
 #include "gatekeeper/extract/extractor.hpp"
 #include "gatekeeper/http/local_reply.hpp"
 
@@ -54,22 +55,6 @@ std::string iso_timestamp() {
                 utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
                 static_cast<int>(ms));
   return buffer;
-}
-
-// Every coding listed must be "identity": anything else would hide the text from the scanner.
-bool has_content_coding(const HeaderList& headers) {
-  for (const auto& [key, value] : headers) {
-    if (!iequals(key, "content-encoding")) continue;
-    std::string_view rest = value;
-    while (!rest.empty()) {
-      std::size_t comma = rest.find(',');
-      std::string_view coding = trim(rest.substr(0, comma));
-      if (!coding.empty() && !iequals(coding, "identity")) return true;
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
-  }
-  return false;
 }
 
 // Cuts `text` to at most `limit` bytes without splitting a UTF-8 sequence.
@@ -142,6 +127,8 @@ class Inspection {
   InspectOutcome run();
 
  private:
+  // Undoes Content-Encoding into decoded_; a failure is the blocking reply.
+  std::optional<InspectOutcome> decode_body();
   InspectOutcome fail(ReplyReason reason, Errc error, std::string detail_fr, std::string detail_en);
   InspectOutcome reply(ReplyContent content, policy::Action action, policy::Action would_action);
   InspectOutcome forward(extract::Payload& payload, std::vector<ScannedSegment>& segments,
@@ -161,7 +148,51 @@ class Inspection {
   extract::Endpoint endpoint_ = extract::Endpoint::Generic;
   bool monitor_ = false;
   json record_;
+  std::vector<Coding> codings_;  // Content-Encoding of the request, in the order applied
+  std::string decoded_;          // the body with codings_ undone (when there are any)
 };
+
+std::optional<InspectOutcome> Inspection::decode_body() {
+  std::string unknown;
+  auto codings = parse_content_codings(request_.headers, &unknown);
+  if (!codings)
+    return fail(ReplyReason::Failure, Errc::BodyUndecodable,
+                "codage de contenu inconnu (Content-Encoding : " + unknown +
+                    "), le corps ne peut pas être inspecté",
+                "unknown content coding (Content-Encoding: " + unknown +
+                    "), the body cannot be inspected");
+  codings_ = std::move(*codings);
+  if (codings_.empty()) return std::nullopt;
+  json names = json::array();
+  std::string listed;
+  for (const Coding coding : codings_) {
+    names.push_back(std::string(to_string(coding)));
+    listed += (listed.empty() ? "" : ", ") + std::string(to_string(coding));
+  }
+  record_["content_encoding"] = std::move(names);
+  const config::FileLimits& files = snapshot_.settings.files;
+  DecodeLimits limits;
+  limits.max_decoded_bytes = files.max_decoded_bytes;
+  limits.max_ratio = files.max_compression_ratio;
+  auto decoded = decode_all(codings_, request_.body, limits);
+  if (!decoded && decoded.error() == Errc::ExtractionLimit) {
+    const std::string size = std::to_string(files.max_decoded_bytes);
+    char ratio[32];
+    std::snprintf(ratio, sizeof ratio, "%g", files.max_compression_ratio);
+    return fail(ReplyReason::Failure, Errc::ExtractionLimit,
+                "le corps compressé (" + listed + ") dépasse les limites de décompression (" +
+                    size + " octets, taux " + ratio + ") : bombe de décompression probable",
+                "the compressed body (" + listed + ") exceeds the decompression limits (" + size +
+                    " bytes, ratio " + ratio + "): likely a decompression bomb");
+  }
+  if (!decoded)
+    return fail(ReplyReason::Failure, Errc::BodyUndecodable,
+                "le corps compressé (" + listed + ") est tronqué ou corrompu",
+                "the compressed body (" + listed + ") is truncated or corrupt");
+  decoded_ = std::move(*decoded);
+  record_["bytes_decoded"] = decoded_.size();
+  return std::nullopt;
+}
 
 ReplyContent Inspection::content_for(ReplyReason reason) const {
   ReplyContent content;
@@ -277,6 +308,14 @@ InspectOutcome Inspection::forward(extract::Payload& payload, std::vector<Scanne
     if (!body)
       return fail(ReplyReason::Failure, Errc::PayloadMalformed,
                   "réécriture de la requête impossible", "the request could not be rewritten");
+    // Same codings as the client chose: the platform gets the request in the shape it was sent.
+    if (!codings_.empty()) {
+      auto encoded = encode_all(codings_, *body);
+      if (!encoded)
+        return fail(ReplyReason::Failure, Errc::BodyUndecodable,
+                    "réécriture de la requête impossible", "the request could not be rewritten");
+      body = std::move(*encoded);
+    }
     outcome.body = std::move(*body);
     // The session recomputes Content-Length from the new body.
     for (const auto& [name, value] : request_.headers)
@@ -306,13 +345,11 @@ InspectOutcome Inspection::run() {
     content.detail_en = "limit: " + limit;
     return reply(std::move(content), policy::Action::Block, policy::Action::Block);
   }
-  if (has_content_coding(request_.headers))
-    return fail(ReplyReason::Failure, Errc::BodyUndecodable,
-                "les corps de requête compressés ne peuvent pas encore être inspectés",
-                "compressed request bodies cannot be inspected yet");
+  if (auto refused = decode_body()) return std::move(*refused);
+  const std::string& body = codings_.empty() ? request_.body : decoded_;
 
   const std::string* content_type = header(request_.headers, "content-type");
-  auto payload = extract::parse_payload(content_type ? *content_type : "", request_.body);
+  auto payload = extract::parse_payload(content_type ? *content_type : "", body);
   if (!payload)
     return fail(ReplyReason::Failure, Errc::PayloadMalformed,
                 "le corps de la requête ne correspond pas à son format déclaré",

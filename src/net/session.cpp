@@ -21,6 +21,7 @@
 #include "gatekeeper/http/inspector.hpp"
 #include "gatekeeper/net/pac.hpp"
 #include "gatekeeper/net/routing.hpp"
+#include "gatekeeper/net/websocket_relay.hpp"
 #include "gatekeeper/tls/certificate_authority.hpp"
 
 namespace gatekeeper::net {
@@ -73,6 +74,29 @@ bool is_http_parse_error(const error_code& ec) {
   return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
          ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message &&
          ec != bhttp::error::need_buffer;
+}
+
+// Connection: upgrade and Upgrade: websocket (RFC 6455 §4.1), tokens compared case-insensitively.
+bool has_token(const bhttp::fields& fields, bhttp::field name, std::string_view token) {
+  const auto [first, last] = fields.equal_range(name);
+  for (auto it = first; it != last; ++it) {
+    std::string_view rest = it->value();
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      std::string_view item = rest.substr(0, comma);
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      if (beast::iequals(item, token)) return true;
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  return false;
+}
+
+bool is_websocket_upgrade(const bhttp::fields& fields) {
+  return has_token(fields, bhttp::field::connection, "upgrade") &&
+         has_token(fields, bhttp::field::upgrade, "websocket");
 }
 
 bool is_proxy_header(std::string_view name) {
@@ -561,6 +585,15 @@ class HttpSession : public StopListener,
     inspect_ = kIntercept || decision.action == ConnectAction::Intercept;
     platform_id_ = decision.platform ? decision.platform->id : std::string();
     metrics().count_request(platform_id_.empty() ? std::string_view("other") : platform_id_);
+    websocket_upgrade_ = inspect_ && is_websocket_upgrade(head_parser_->get());
+    if (websocket_upgrade_ && !snapshot_->settings.websocket.inspect) {
+      metrics().count_error("upgrade_unsupported");
+      return send_reply(
+          local_reply(bhttp::status::bad_gateway,
+                      "gatekeeper: WebSocket connections to AI platforms are disabled "
+                      "(websocket.inspect: false).\n",
+                      true));
+    }
     if (inspect_) return begin_buffered();
     if constexpr (!kIntercept) begin_streamed();
   }
@@ -675,6 +708,15 @@ class HttpSession : public StopListener,
         continue;
       }
       outgoing_.insert(name, value);
+    }
+    if (websocket_upgrade_) {
+      // Only permessage-deflate may be negotiated: the relay must be able to read every frame.
+      const auto offers = outgoing_.find(bhttp::field::sec_websocket_extensions);
+      if (offers != outgoing_.end()) {
+        const std::string kept = ws::filter_extension_offers(offers->value());
+        outgoing_.erase(bhttp::field::sec_websocket_extensions);
+        if (!kept.empty()) outgoing_.set(bhttp::field::sec_websocket_extensions, kept);
+      }
     }
     outgoing_.body() = outcome.modified ? std::move(outcome.body) : std::move(inspected.body);
     if (outgoing_.find(bhttp::field::host) == outgoing_.end()) {
@@ -1011,6 +1053,9 @@ class HttpSession : public StopListener,
     }
     auto& response = response_parser_->get();
     const unsigned status = response.result_int();
+    if (status == 101 && websocket_upgrade_ && is_websocket_upgrade(response)) {
+      return begin_websocket();
+    }
     if (status == 101) {
       metrics().count_error("upgrade_unsupported");
       return upstream_failed(bhttp::status::bad_gateway,
@@ -1108,6 +1153,46 @@ class HttpSession : public StopListener,
     do_read_head();
   }
 
+  // ---- WebSocket hand-off ---------------------------------------------------------------
+
+  // The platform accepted the upgrade: pass its 101 on, then the relay owns both streams.
+  void begin_websocket() {
+    auto& response = response_parser_->get();
+    auto params =
+        ws::parse_extensions_response(response[bhttp::field::sec_websocket_extensions]);
+    if (!params) {
+      metrics().count_error("websocket_extension");
+      return upstream_failed(bhttp::status::bad_gateway,
+                             "gatekeeper: " + destination_.host +
+                                 " chose a WebSocket extension the proxy cannot inspect; the "
+                                 "connection was refused.\n");
+    }
+    websocket_params_ = *params;
+    upgrade_response_.emplace(std::move(response.base()));
+    lowest().expires_after(timeouts().upstream_idle);
+    bhttp::async_write(client_, *upgrade_response_,
+                       beast::bind_front_handler(&HttpSession::on_upgrade_written, self()));
+  }
+
+  void on_upgrade_written(error_code ec, std::size_t) {
+    upgrade_response_.reset();
+    if (ec) {
+      fail(ec, "write 101", info_.id);
+      return do_close();
+    }
+    handed_off_ = true;
+    WebSocketChannel channel;
+    channel.host = destination_.host;
+    channel.target = origin_target_;
+    channel.connection_id = info_.id;
+    channel.client_address = info_.client_address;
+    channel.client_user = info_.user;
+    channel.deflate = websocket_params_;
+    start_websocket_relay(state_, std::move(client_), std::move(*upstream_), std::move(buffer_),
+                          std::move(upstream_buffer_), std::move(channel), info_.session_token);
+    upstream_.reset();
+  }
+
   // ---- Local replies and closing --------------------------------------------------------
 
   void send_reply(Reply reply) {
@@ -1191,6 +1276,9 @@ class HttpSession : public StopListener,
   std::string origin_target_;
   std::string platform_id_;
   bool inspect_ = false;
+  bool websocket_upgrade_ = false;  // an Upgrade: websocket request to an AI host
+  ws::DeflateParams websocket_params_;
+  std::optional<bhttp::response<bhttp::empty_body>> upgrade_response_;
   bool body_too_large_ = false;
   bool had_body_ = false;
   bool streamed_ = false;

@@ -8,6 +8,7 @@
 
 #include "gatekeeper/admin/metrics.hpp"
 #include "gatekeeper/extract/payload.hpp"
+#include "gatekeeper/http/content_coding.hpp"
 
 namespace gatekeeper::http {
 namespace {
@@ -296,18 +297,82 @@ TEST(InspectorTest, JustificationCannotReleaseABlock) {
   EXPECT_EQ(outcome.action, policy::Action::Block);
 }
 
-TEST(InspectorTest, CompressedBodyIsBlocked) {
-  InspectRequest request = openai_request("hello");
+TEST(InspectorTest, UndecodableCompressedBodyIsBlocked) {
+  InspectRequest request = openai_request("hello");  // claims gzip, is plain JSON
   request.headers.emplace_back("Content-Encoding", "gzip");
   const InspectOutcome outcome = inspect(enforce_snapshot(), request);
   ASSERT_EQ(outcome.kind, InspectOutcome::Kind::Reply);
   EXPECT_EQ(outcome.decision_record["error"], "body_undecodable");
   EXPECT_NE(json::parse(outcome.reply_body)["error"]["message"].get<std::string>().find(
-                "compressed request bodies cannot be inspected yet"),
+                "truncated or corrupt"),
+            std::string::npos);
+  InspectRequest unknown = openai_request("hello");
+  unknown.headers.emplace_back("Content-Encoding", "compress");
+  const InspectOutcome refused = inspect(enforce_snapshot(), unknown);
+  ASSERT_EQ(refused.kind, InspectOutcome::Kind::Reply);
+  EXPECT_NE(refused.reply_body.find("unknown content coding (Content-Encoding: compress)"),
             std::string::npos);
   InspectRequest identity = openai_request("hello");
   identity.headers.emplace_back("Content-Encoding", "identity");
   EXPECT_EQ(inspect(enforce_snapshot(), identity).kind, InspectOutcome::Kind::Forward);
+}
+
+TEST(InspectorTest, CompressedBodiesAreDecodedRedactedAndReencoded) {
+  const std::vector<std::pair<std::string, std::vector<Coding>>> cases = {
+      {"gzip", {Coding::Gzip}},
+      {"x-gzip", {Coding::Gzip}},
+      {"deflate", {Coding::Deflate}},
+      {"br", {Coding::Brotli}},
+      {"zstd", {Coding::Zstd}},
+      {"gzip, br", {Coding::Gzip, Coding::Brotli}}};
+  for (const auto& [header, codings] : cases) {
+    SCOPED_TRACE(header);
+    InspectRequest request = openai_request(std::string("Patient NIR ") + kNir + ".");
+    request.body = encode_all(codings, request.body).value();
+    request.headers.emplace_back("Content-Encoding", header);
+    const InspectOutcome outcome = inspect(enforce_snapshot(), request);
+    ASSERT_EQ(outcome.kind, InspectOutcome::Kind::Forward);
+    EXPECT_TRUE(outcome.modified);
+    EXPECT_EQ(header_of(outcome.headers, "Content-Encoding"), header);
+    auto decoded = decode_all(codings, outcome.body, {});
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(json::parse(*decoded)["messages"][1]["content"], "Patient NIR [NIR_1].");
+    EXPECT_EQ(outcome.decision_record["findings"][0]["rule"], "test_nir");
+    expect_no_raw_value(outcome);
+  }
+}
+
+TEST(InspectorTest, CleanCompressedBodyIsForwardedByteIdentical) {
+  InspectRequest request = openai_request("Quelle est la capitale de la France ?");
+  request.body = encode(Coding::Zstd, request.body).value();
+  request.headers.emplace_back("Content-Encoding", "zstd");
+  const InspectOutcome outcome = inspect(enforce_snapshot(), request);
+  ASSERT_EQ(outcome.kind, InspectOutcome::Kind::Forward);
+  EXPECT_FALSE(outcome.modified);
+  EXPECT_EQ(outcome.body, request.body);
+  EXPECT_EQ(outcome.decision_record["content_encoding"], json::array({"zstd"}));
+}
+
+TEST(InspectorTest, CompressedConfidentialTextIsBlocked) {
+  InspectRequest request = openai_request("Rapport strictement confidentiel, ne pas diffuser.");
+  request.body = encode(Coding::Brotli, request.body).value();
+  request.headers.emplace_back("Content-Encoding", "br");
+  const InspectOutcome outcome = inspect(enforce_snapshot(), request);
+  ASSERT_EQ(outcome.kind, InspectOutcome::Kind::Reply);
+  EXPECT_EQ(outcome.action, policy::Action::Block);
+}
+
+TEST(InspectorTest, DecompressionBombIsBlockedWithTheLimits) {
+  config::Snapshot snapshot = make_snapshot();
+  snapshot.settings.files.max_decoded_bytes = 4u << 20;
+  InspectRequest request = openai_request("x");
+  request.body = encode(Coding::Gzip, std::string(32u << 20, ' ')).value();
+  request.headers.emplace_back("Content-Encoding", "gzip");
+  const InspectOutcome outcome = inspect(snapshot, request);
+  ASSERT_EQ(outcome.kind, InspectOutcome::Kind::Reply);
+  EXPECT_EQ(outcome.decision_record["error"], "extraction_limit");
+  EXPECT_NE(outcome.reply_body.find("decompression bomb"), std::string::npos);
+  EXPECT_NE(outcome.reply_body.find(std::to_string(4u << 20)), std::string::npos);
 }
 
 TEST(InspectorTest, OversizedBodyIs413) {

@@ -20,6 +20,8 @@ class Metrics {
   void count_request(std::string_view platform);
   void count_decision(std::string_view action, std::string_view category);
   void count_error(std::string_view error_name);
+  // WebSocket messages to AI hosts inspected, by outcome: "forwarded", "redacted", "blocked".
+  void count_websocket_message(std::string_view outcome);
   void observe_scan_seconds(double seconds);
   void count_reload(bool success);
   void set_config_revision(std::uint64_t revision);
@@ -35,6 +37,7 @@ class Metrics {
   std::map<std::string, std::uint64_t, std::less<>> requests_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> decisions_;
   std::map<std::string, std::uint64_t, std::less<>> errors_;
+  std::map<std::string, std::uint64_t, std::less<>> websocket_messages_;
   std::array<std::uint64_t, kScanBuckets.size()> scan_buckets_{};
   std::uint64_t scan_count_ = 0;
   double scan_sum_ = 0;

@@ -3,6 +3,7 @@
 // went upstream — and what did not.
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
+import { WebSocketServer } from 'ws';
 
 const CHAT_PAGE = `<!doctype html>
 <html lang="fr"><head><meta charset="utf-8"><title>Fake chat</title>
@@ -52,6 +53,20 @@ export class FakePlatform {
     this.gates = [];  // pending stream releases
     this.server = https.createServer({ cert: readFileSync(cert), key: readFileSync(key) },
       (req, res) => this.#handle(req, res));
+    // WebSocket endpoints (OpenAI realtime-like): every text message is recorded and echoed.
+    this.wsMessages = [];
+    this.wsCloseCodes = [];
+    this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: true });
+    this.server.on('upgrade', (req, socket, head) => {
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.on('message', (data, isBinary) => {
+          const text = data.toString('utf8');
+          this.wsMessages.push({ path: req.url, text, isBinary });
+          ws.send(`echo: ${text}`);
+        });
+        ws.on('close', (code) => this.wsCloseCodes.push(code));
+      });
+    });
   }
 
   async start() {
@@ -61,6 +76,7 @@ export class FakePlatform {
   }
 
   async stop() {
+    for (const client of this.wss.clients) client.terminate();
     this.server.closeAllConnections?.();
     await new Promise((resolve) => this.server.close(resolve));
   }
@@ -82,8 +98,9 @@ export class FakePlatform {
   async #handle(req, res) {
     const chunks = [];
     for await (const c of req) chunks.push(c);
-    const body = Buffer.concat(chunks).toString('utf8');
-    const record = { host: req.headers.host, method: req.method, path: req.url, headers: req.headers, body };
+    const raw = Buffer.concat(chunks);
+    const body = raw.toString('utf8');
+    const record = { host: req.headers.host, method: req.method, path: req.url, headers: req.headers, body, raw };
     this.requests.push(record);
     const path = req.url.split('?')[0];
     let json = null;
