@@ -49,8 +49,8 @@ CREATE INDEX records_time ON records(time);
 CREATE INDEX records_platform ON records(platform, id);
 CREATE INDEX records_action ON records(action, id);
 CREATE INDEX records_user ON records(user, id);
-CREATE INDEX records_reference ON records(reference) WHERE reference <> '';
-CREATE INDEX records_about ON records(about) WHERE about <> '';
+CREATE INDEX records_reference ON records(reference);
+CREATE INDEX records_about ON records(about);
 CREATE INDEX records_instance ON records(instance, sequence);
 CREATE INDEX records_kind ON records(kind, id);
 )sql",
