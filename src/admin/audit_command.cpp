@@ -31,7 +31,8 @@ void print_audit_usage(std::ostream& out) {
          "FILTERS: --since DATE --until DATE --platform ID --category ID --action ACTION\n"
          "         --user PSEUDONYM|NAME --kind request|admin|triage|report --reference GK-...\n"
          "         --instance NAME --limit N\n"
-         "DATE: 2026-11-22 (midnight UTC) or 2026-11-22T18:52[:01[.123]][Z]; --until is exclusive.\n";
+         "DATE: 2026-11-22 (midnight UTC) or 2026-11-22T18:52[:01[.123]][Z];\n"
+         "      --until is exclusive.\n";
 }
 
 struct Options {

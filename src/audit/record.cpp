@@ -224,7 +224,8 @@ Result<VerifyReport> verify_chain(Store& store) {
   admin.kind = RecordKind::Admin;
   admin.limit = 0;
   auto collected = store.for_each(admin, [&](const Record& record) {
-    if (!record.body.is_object() || record.body.value("event", "") != "retention_purge") return true;
+    if (!record.body.is_object() || record.body.value("event", "") != "retention_purge")
+      return true;
     const auto chains = record.body.find("chains");
     if (chains == record.body.end() || !chains->is_array()) return true;
     for (const auto& chain : *chains)
@@ -248,7 +249,8 @@ Result<VerifyReport> verify_chain(Store& store) {
       report.first_broken_reason = std::move(reason);
       return false;
     };
-    if (record.compute_hash() != record.hash) return broken("hash mismatch: the record was altered");
+    if (record.compute_hash() != record.hash)
+      return broken("hash mismatch: the record was altered");
     Record projected;
     projected.body = record.body;
     projected.project_body();
@@ -304,8 +306,8 @@ Result<std::uint64_t> purge_records_before(Store& store, std::string_view before
   for (const auto& [instance, state] : last_purged)
     chains.push_back(
         {{"instance", instance}, {"last_sequence", state.sequence}, {"last_hash", state.hash}});
-  purge_record =
-      make_admin_record("retention_purge", {{"before", *bound}, {"count", *count}, {"chains", chains}});
+  purge_record = make_admin_record("retention_purge",
+                                   {{"before", *bound}, {"count", *count}, {"chains", chains}});
   return *count;
 }
 

@@ -197,13 +197,15 @@ class SqliteStore final : public Store {
     Stats stats;
     if (where.invalid) return stats;
     const std::string from = " FROM records" + where.sql;
+    auto count_row = [](sqlite3_stmt* statement) {
+      return CountRow{column_text(statement, 0),
+                      static_cast<std::uint64_t>(sqlite3_column_int64(statement, 1))};
+    };
     auto rows = [&](const std::string& key, std::vector<CountRow>& out,
                     const std::string& order) -> Result<void> {
       return query("SELECT " + key + ", COUNT(*)" + from + " GROUP BY 1 ORDER BY " + order,
-                   where.bindings, [&](sqlite3_stmt* statement) {
-                     out.push_back({column_text(statement, 0),
-                                    static_cast<std::uint64_t>(sqlite3_column_int64(statement, 1))});
-                   });
+                   where.bindings,
+                   [&](sqlite3_stmt* statement) { out.push_back(count_row(statement)); });
     };
     auto total = query("SELECT COUNT(*)" + from, where.bindings, [&](sqlite3_stmt* statement) {
       stats.total = static_cast<std::uint64_t>(sqlite3_column_int64(statement, 0));
@@ -215,11 +217,8 @@ class SqliteStore final : public Store {
     auto categories = query(
         "SELECT c.category, COUNT(*) FROM record_categories c WHERE c.record_id IN (SELECT id" +
             from + ") GROUP BY 1 ORDER BY 2 DESC, 1",
-        where.bindings, [&](sqlite3_stmt* statement) {
-          stats.by_category.push_back(
-              {column_text(statement, 0),
-               static_cast<std::uint64_t>(sqlite3_column_int64(statement, 1))});
-        });
+        where.bindings,
+        [&](sqlite3_stmt* statement) { stats.by_category.push_back(count_row(statement)); });
     if (!categories) return categories.error();
     return stats;
   }
@@ -328,12 +327,14 @@ class SqliteStore final : public Store {
     if (!statement) return statement;
     for (std::size_t i = 0; i < bindings.size(); ++i) {
       const int index = static_cast<int>(i + 1);
-      const int rc = std::holds_alternative<std::int64_t>(bindings[i])
-                         ? sqlite3_bind_int64(*statement, index, std::get<std::int64_t>(bindings[i]))
-                         : sqlite3_bind_text(*statement, index,
-                                             std::get<std::string>(bindings[i]).data(),
-                                             static_cast<int>(std::get<std::string>(bindings[i]).size()),
-                                             SQLITE_TRANSIENT);
+      int rc;
+      if (const auto* number = std::get_if<std::int64_t>(&bindings[i])) {
+        rc = sqlite3_bind_int64(*statement, index, *number);
+      } else {
+        const std::string& text = std::get<std::string>(bindings[i]);
+        rc = sqlite3_bind_text(*statement, index, text.data(), static_cast<int>(text.size()),
+                               SQLITE_TRANSIENT);
+      }
       if (rc != SQLITE_OK) return failure("bind");
     }
     return statement;
@@ -362,9 +363,8 @@ class SqliteStore final : public Store {
 
   static std::string column_text(sqlite3_stmt* statement, int column) {
     const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement, column));
-    return text != nullptr
-               ? std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(statement, column)))
-               : std::string();
+    if (text == nullptr) return std::string();
+    return std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(statement, column)));
   }
 
   static Record read_record(sqlite3_stmt* statement) {
@@ -408,8 +408,9 @@ class SqliteStore final : public Store {
     if (!inserted) return inserted.error();
     const std::int64_t id = sqlite3_last_insert_rowid(db_);
     for (const std::string& category : record.categories) {
-      auto linked = run("INSERT OR IGNORE INTO record_categories (category, record_id) VALUES (?, ?)",
-                        {category, id});
+      auto linked =
+          run("INSERT OR IGNORE INTO record_categories (category, record_id) VALUES (?, ?)",
+              {category, id});
       if (!linked) return linked.error();
     }
     return id;

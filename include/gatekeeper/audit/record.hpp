@@ -77,9 +77,9 @@ struct VerifyReport {
 Result<VerifyReport> verify_chain(Store& store);
 
 // Retention. Deletes the records older than `before` (ISO 8601) and fills `purge_record` with the
-// Admin record that says so — {"event": "retention_purge", "before", "count", "chains": [{"instance",
-// "last_sequence", "last_hash"}...]}, one entry per chain that lost records — for the caller to
-// stamp and store (Chain / Writer). Returns how many records were deleted.
+// Admin record that says so — {"event": "retention_purge", "before", "count", "chains":
+// [{"instance", "last_sequence", "last_hash"}...]}, one entry per chain that lost records — for the
+// caller to stamp and store (Chain / Writer). Returns how many records were deleted.
 Result<std::uint64_t> purge_records_before(Store& store, std::string_view before,
                                            Record& purge_record);
 // Same, for records older than `retention` before `now`.
