@@ -1,4 +1,5 @@
 #include "gatekeeper/admin/cli.hpp"
+#include "gatekeeper/admin/audit_command.hpp"
 #include "gatekeeper/admin/ca_command.hpp"
 #include "gatekeeper/admin/run_command.hpp"
 
@@ -26,6 +27,8 @@ void print_usage(std::ostream& out) {
          "      Create the local CA (done automatically on first run).\n"
          "  gatekeeper ca export [--data-dir DIR]\n"
          "      Print the CA certificate (PEM) to install in browsers and tools.\n"
+         "  gatekeeper audit list|show ID|stats|export|verify|purge [--data-dir DIR] [--config FILE]\n"
+         "      Review, export, verify and purge the audit trail (gatekeeper audit --help).\n"
          "  gatekeeper version\n"
          "\n"
          "Exit codes: 0 ok, 1 runtime failure, 2 invalid rules/policy/configuration or bad usage.\n";
@@ -48,6 +51,7 @@ int run_command_line(int argc, char** argv) {
   if (command == "scan") return run_scan_command(rest, std::cin, std::cout, std::cerr);
   if (command == "rules") return run_rules_command(rest, std::cout, std::cerr);
   if (command == "ca") return run_ca_command(rest, std::cout, std::cerr);
+  if (command == "audit") return run_audit_command(rest, std::cout, std::cerr);
   if (command == "run") return run_run_command(rest, std::cout, std::cerr);
   std::cerr << "gatekeeper: unknown command '" << command << "'\n\n";
   print_usage(std::cerr);

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 
+#include "gatekeeper/audit/record.hpp"
 #include "gatekeeper/detect/scanner.hpp"
 #include "gatekeeper/http/content_coding.hpp"
 #include "gatekeeper/extract/extractor.hpp"
@@ -21,6 +22,9 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t kMaxJustificationBytes = 200;
+// Per rule, at most this many distinct values are described (excerpt + HMAC) in the record: a
+// pasted table can hold thousands; the count still says how many there were.
+constexpr std::size_t kMaxMatchesPerRule = 20;
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -102,11 +106,11 @@ class Inspection {
     }
     endpoint_ = extract::select_endpoint(platform_ ? platform_->adapter : "generic", path_);
     if (snapshot.policy) monitor_ = snapshot.policy->monitor();
-    record_ = {{"ts", iso_timestamp()},
+    record_ = {{"time", iso_timestamp()},
                {"reference", reference_},
                {"connection", request.connection_id},
                {"client", request.client_address},
-               {"user", request.client_user},
+               {"user", user_field(snapshot.settings, request)},
                {"platform", platform_ ? json(platform_->id) : json(nullptr)},
                {"host", request.host},
                {"upload_host", upload_host_},
@@ -122,6 +126,7 @@ class Inspection {
                {"justification", nullptr},
                {"error", nullptr}};
     if (snapshot.rules) record_["rules"] = snapshot.rules->fingerprint();
+    record_["revision"] = snapshot.revision;
   }
 
   InspectOutcome run();
@@ -137,6 +142,9 @@ class Inspection {
   void record_findings(const std::vector<ScannedSegment>& segments,
                        const policy::Decision& decision);
   void record_justification(const std::vector<ScannedSegment>& segments);
+  nlohmann::json describe_match(const ScannedSegment& scanned, const detect::Finding& finding,
+                                std::string* hmac) const;
+  static json user_field(const config::Settings& settings, const InspectRequest& request);
 
   const config::Snapshot& snapshot_;
   const InspectRequest& request_;
@@ -238,31 +246,83 @@ InspectOutcome Inspection::fail(ReplyReason reason, Errc error, std::string deta
   return reply(std::move(content), policy::Action::Block, policy::Action::Block);
 }
 
+// The user as the audit trail may know them: a keyed pseudonym unless the configuration asks for
+// names; nobody when there is no key to pseudonymise with.
+json Inspection::user_field(const config::Settings& settings, const InspectRequest& request) {
+  if (request.client_user.empty()) return nullptr;
+  if (settings.audit.name_users) return request.client_user;
+  if (request.pseudonymizer != nullptr)
+    return request.pseudonymizer->user_pseudonym(request.client_user);
+  return nullptr;
+}
+
+// What the DPO may see of one match: a masked excerpt, the rule's context word that supported it
+// (a word of the rule file, not of the prompt) and a keyed HMAC of the normalised value, so that
+// the same identifier can be seen to recur without being readable.
+json Inspection::describe_match(const ScannedSegment& scanned, const detect::Finding& finding,
+                                std::string* hmac) const {
+  const std::string& text = scanned.segment.text;
+  const std::size_t start = std::min(finding.start, text.size());
+  const std::size_t end = std::clamp(finding.end, start, text.size());
+  std::string value = text.substr(start, end - start);
+  json match = {{"excerpt", audit::mask_value(value)}};
+  match["context"] =
+      finding.context_word.empty() ? json::array() : json::array({finding.context_word});
+  if (request_.pseudonymizer != nullptr) {
+    if (const detect::RuleSpec* spec = snapshot_.rules->find_rule(finding.rule_id))
+      for (const auto& [from, to] : spec->normalize) {
+        if (from.empty()) continue;
+        for (std::size_t at = value.find(from); at != std::string::npos;
+             at = value.find(from, at + to.size()))
+          value.replace(at, from.size(), to);
+      }
+    *hmac = request_.pseudonymizer->value_hmac(audit::canonical_value(value));
+    match["value_hmac"] = *hmac;
+  }
+  return match;
+}
+
 void Inspection::record_findings(const std::vector<ScannedSegment>& segments,
                                  const policy::Decision& decision) {
   struct Summary {
     std::string category;
+    std::string version;
     int count = 0;
     double max_score = 0.0;
     bool validated = false;
+    json matches = json::array();
+    std::vector<std::string> seen;  // HMACs or excerpts already described
   };
   std::map<std::string, Summary> by_rule;
+  std::size_t total = 0;
   for (const auto& scanned : segments)
     for (const auto& finding : scanned.findings) {
       Summary& summary = by_rule[finding.rule_id];
       summary.category = finding.category;
+      summary.version = finding.rule_version;
       ++summary.count;
+      ++total;
       summary.max_score = std::max(summary.max_score, finding.score);
       summary.validated = summary.validated || finding.validated;
+      if (summary.matches.size() >= kMaxMatchesPerRule) continue;
+      std::string hmac;
+      json match = describe_match(scanned, finding, &hmac);
+      const std::string key = hmac.empty() ? match["excerpt"].get<std::string>() : hmac;
+      if (std::find(summary.seen.begin(), summary.seen.end(), key) != summary.seen.end()) continue;
+      summary.seen.push_back(key);
+      summary.matches.push_back(std::move(match));
     }
   json findings = json::array();
-  for (const auto& [rule, summary] : by_rule)
+  for (auto& [rule, summary] : by_rule)
     findings.push_back({{"rule", rule},
+                        {"rule_version", summary.version},
                         {"category", summary.category},
                         {"count", summary.count},
                         {"max_score", summary.max_score},
-                        {"validated", summary.validated}});
+                        {"validated", summary.validated},
+                        {"matches", std::move(summary.matches)}});
   record_["findings"] = std::move(findings);
+  record_["finding_count"] = total;
   record_["categories"] = decision.categories;
 }
 
@@ -515,7 +575,10 @@ InspectOutcome inspect(const config::Snapshot& snapshot, const InspectRequest& r
     outcome.reply_body =
         "[Gatekeeper] Envoi bloqué par précaution : erreur interne.\n"
         "[Gatekeeper] Request blocked as a precaution: internal error.\n";
-    outcome.decision_record = {{"host", request.host}, {"action", "block"}, {"error", "internal"}};
+    outcome.decision_record = {{"time", audit::now_time()},
+                               {"host", request.host},
+                               {"action", "block"},
+                               {"error", "internal"}};
     return outcome;
   }
 }

@@ -669,6 +669,7 @@ class HttpSession : public StopListener,
     inspected.client_address = info_.client_address;
     inspected.client_user = info_.user;
     inspected.connection_id = info_.id;
+    inspected.pseudonymizer = state_->context.pseudonymizer.get();
 
     // GET/HEAD/OPTIONS without content carry no prompt: forwarded without a scan.
     http::InspectOutcome outcome;

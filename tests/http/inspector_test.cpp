@@ -7,6 +7,7 @@
 #include <string>
 
 #include "gatekeeper/admin/metrics.hpp"
+#include "gatekeeper/audit/record.hpp"
 #include "gatekeeper/extract/payload.hpp"
 #include "gatekeeper/http/content_coding.hpp"
 
@@ -157,12 +158,17 @@ bool has_header(const HeaderList& headers, const std::string& name) {
   return false;
 }
 
-// Nothing user-authored in the record: neither the value nor its digits.
+// Nothing user-authored in the record: neither the value, nor its digits, nor any six consecutive
+// digits of either test NIR (a masked excerpt shows a third of a value at most).
 void expect_no_raw_value(const InspectOutcome& outcome) {
   const std::string record = outcome.decision_record.dump();
   EXPECT_EQ(record.find(kNirDigits), std::string::npos) << record;
   EXPECT_EQ(record.find(kNir), std::string::npos) << record;
   EXPECT_EQ(record.find("sk-test-secret"), std::string::npos) << record;
+  for (std::string digits : {std::string(kNirDigits), std::string("292037512345636")})
+    for (std::size_t i = 0; i + 6 <= digits.size(); ++i)
+      EXPECT_EQ(record.find(digits.substr(i, 6)), std::string::npos)
+          << digits.substr(i, 6) << " in " << record;
 }
 
 TEST(InspectorTest, CleanRequestIsForwardedByteIdentical) {
@@ -178,7 +184,7 @@ TEST(InspectorTest, CleanRequestIsForwardedByteIdentical) {
   EXPECT_EQ(record["action"], "allow");
   EXPECT_EQ(record["segments"], 2);
   EXPECT_EQ(record["outcome"], "forwarded");
-  EXPECT_TRUE(std::regex_match(record["ts"].get<std::string>(),
+  EXPECT_TRUE(std::regex_match(record["time"].get<std::string>(),
                                std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
 }
 
@@ -529,6 +535,66 @@ namespace gatekeeper::http {
 namespace {
 
 // The shipped rules, policy and platforms, end to end through the inspector.
+TEST(InspectorAuditTest, FindingsCarryMaskedExcerptsKeyedHmacsAndRuleVersions) {
+  const auto key = audit::Pseudonymizer::from_key(std::string(32, 'k'));
+  InspectRequest request = openai_request(std::string("Patient NIR ") + kNir + ", revu avec " +
+                                          kOtherNir + " puis 185057800608491.");
+  request.pseudonymizer = key.get();
+  const InspectOutcome outcome = inspect(enforce_snapshot(), request);
+  const json& record = outcome.decision_record;
+  expect_no_raw_value(outcome);
+  EXPECT_EQ(record["user"], key->user_pseudonym("alice"));
+  EXPECT_EQ(record["client"], "127.0.0.1");
+  EXPECT_EQ(record["tier"], "external");
+  EXPECT_EQ(record["host"], "api.openai.com");
+  EXPECT_EQ(record["method"], "POST");
+  EXPECT_EQ(record["path"], "/v1/chat/completions");
+  EXPECT_EQ(record["finding_count"], 3);
+  EXPECT_EQ(record["revision"], 0);
+  EXPECT_EQ(record["rules"], enforce_snapshot().rules->fingerprint());
+  ASSERT_EQ(record["findings"].size(), 1u);
+  const json& finding = record["findings"][0];
+  EXPECT_EQ(finding["rule"], "test_nir");
+  EXPECT_EQ(finding["rule_version"], "1");
+  EXPECT_EQ(finding["count"], 3);
+  // Two distinct values: the grouped and the compact spelling of one NIR share an HMAC.
+  ASSERT_EQ(finding["matches"].size(), 2u);
+  EXPECT_EQ(finding["matches"][0]["excerpt"], "1 85 ** ** *** *** 91");
+  EXPECT_EQ(finding["matches"][0]["value_hmac"], key->value_hmac(kNirDigits));
+  EXPECT_EQ(finding["matches"][1]["excerpt"], "2 92 ** ** *** *** 36");
+  EXPECT_NE(finding["matches"][1]["value_hmac"], finding["matches"][0]["value_hmac"]);
+  EXPECT_TRUE(finding["matches"][0]["context"].is_array());
+}
+
+TEST(InspectorAuditTest, WithoutAKeyThereAreNoHmacsAndNoUser) {
+  const InspectOutcome outcome = inspect(enforce_snapshot(), openai_request(kNir));
+  const json& record = outcome.decision_record;
+  expect_no_raw_value(outcome);
+  EXPECT_TRUE(record["user"].is_null());
+  const json& match = record["findings"].at(0)["matches"].at(0);
+  EXPECT_EQ(match["excerpt"], "1 85 ** ** *** *** 91");
+  EXPECT_FALSE(match.contains("value_hmac"));
+}
+
+TEST(InspectorAuditTest, NamesUsersOnlyWhenConfigured) {
+  config::Snapshot snapshot = make_snapshot();
+  snapshot.settings.audit.name_users = true;
+  snapshot.revision = 7;
+  const auto key = audit::Pseudonymizer::from_key(std::string(32, 'k'));
+  InspectRequest request = openai_request("Bonjour");
+  request.pseudonymizer = key.get();
+  const json record = inspect(snapshot, request).decision_record;
+  EXPECT_EQ(record["user"], "alice");
+  EXPECT_EQ(record["revision"], 7);
+  // The record maps onto an audit record with the same projections.
+  const audit::Record audit_record = audit::make_request_record(record);
+  EXPECT_EQ(audit_record.platform, "openai_api");
+  EXPECT_EQ(audit_record.action, "allow");
+  EXPECT_EQ(audit_record.user, "alice");
+  EXPECT_EQ(audit_record.time, record["time"]);
+  EXPECT_EQ(audit_record.reference, record["reference"]);
+}
+
 TEST(InspectorShippedConfigTest, NirToChatGptIsRedactedAndConfidentialToClaudeIsBlocked) {
   const std::filesystem::path root(GATEKEEPER_SOURCE_DIR);
   Diagnostics diagnostics;

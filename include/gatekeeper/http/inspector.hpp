@@ -10,6 +10,10 @@
 #include <utility>
 #include <vector>
 
+namespace gatekeeper::audit {
+class Pseudonymizer;
+}
+
 namespace gatekeeper::http {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
@@ -26,6 +30,9 @@ struct InspectRequest {
   std::string client_address;   // "127.0.0.1"
   std::string client_user;      // authenticated proxy user, empty when authentication is off
   std::string connection_id;    // for the reference id and the decision log
+  // Keys the user pseudonym and the HMAC of each matched value in the decision record. Null: no
+  // HMACs and no user (unless settings.audit.name_users), masked excerpts only.
+  const audit::Pseudonymizer* pseudonymizer = nullptr;
 };
 
 // What the session must do next. Exactly one of two outcomes:
@@ -46,7 +53,9 @@ struct InspectOutcome {
   // For the decision log and metrics (never raw values).
   policy::Action action = policy::Action::Allow;
   std::string reference_id;     // shown to the user, findable by the DPO
-  nlohmann::json decision_record;  // one JSON line for the decision log
+  // One JSON object for the decision log and the audit trail (docs/audit-log.md). Never the
+  // prompt or a matched value: masked excerpts and keyed HMACs only.
+  nlohmann::json decision_record;
 };
 
 // Extract -> scan -> decide -> act, on one buffered request. `snapshot` supplies rules, policy and

@@ -12,6 +12,10 @@
 
 #include <nlohmann/json.hpp>
 
+namespace gatekeeper::audit {
+class Pseudonymizer;
+}
+
 namespace gatekeeper::net {
 
 // Long-lived state shared by every proxy session. Sessions take `store.current()` once per request
@@ -23,6 +27,8 @@ struct ProxyContext {
   std::shared_ptr<SSL_CTX> upstream_context;    // verifies platforms' certificates
   // Appends one JSON line to the decision log (thread-safe). Records never hold raw values.
   std::function<void(const nlohmann::json&)> record_decision;
+  // Keys user pseudonyms and matched-value HMACs in decision records; null: masks only.
+  std::shared_ptr<const audit::Pseudonymizer> pseudonymizer;
 };
 
 // The explicit forward proxy listener: accepts clients on settings.listen_host:listen_port, one
