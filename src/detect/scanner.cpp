@@ -118,9 +118,8 @@ class Scan {
     return {};
   }
 
-  // Both views at once with Impl::ascii_prefilter, when `text` is pure ASCII. Returns false when
-  // Sets `used` to false when that shortcut does not apply (the caller then runs prefilter_view for
-  // each view).
+  // Both views at once with Impl::ascii_prefilter, when `text` is pure ASCII. Sets `used` to false
+  // when that shortcut does not apply (the caller then runs prefilter_view for each view).
   Result<void> prefilter_ascii(bool& used) {
     used = false;
     const Prefilter* prefilter = impl_.ascii_prefilter.get();
@@ -133,9 +132,12 @@ class Scan {
     if (auto r = prefilter->match(state_.normalized.text, text_hits); !r) return r;
     std::sort(text_hits.begin(), text_hits.end());
     text_hits.erase(std::unique(text_hits.begin(), text_hits.end()), text_hits.end());
-    const int text_count = static_cast<int>(impl_.view_patterns[static_cast<int>(View::Text)].size());
+    const int text_count =
+        static_cast<int>(impl_.view_patterns[static_cast<int>(View::Text)].size());
     const auto first_folded = std::lower_bound(text_hits.begin(), text_hits.end(), text_count);
-    for (auto it = first_folded; it != text_hits.end(); ++it) folded_hits.push_back(*it - text_count);
+    for (auto it = first_folded; it != text_hits.end(); ++it) {
+      folded_hits.push_back(*it - text_count);
+    }
     text_hits.erase(first_folded, text_hits.end());
     return {};
   }
