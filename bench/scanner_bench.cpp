@@ -7,6 +7,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -44,10 +45,43 @@ const std::vector<std::string>& paragraphs() {
   return kParagraphs;
 }
 
-std::string make_prompt(std::size_t size) {
+// Lines with a sensitive value each (synthetic identifiers, published examples).
+const std::vector<std::string>& sensitive_lines() {
+  static const std::vector<std::string> kLines = {
+      "Patient inclus : NIR 1 85 05 78 006 084 91, suivi au CHU.\n",
+      "Contact : jeanne.martin@example.fr, tel. 06 12 34 56 78.\n",
+      "Virement sur FR76 3000 6000 0112 3456 7890 189 avant vendredi.\n",
+      "aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n",
+  };
+  return kLines;
+}
+
+enum class Mix {
+  Mixed,      // the paragraphs above, French and English
+  Ascii,      // their pure-ASCII (English, code, CSV) paragraphs only
+  Sensitive,  // Mixed with about 1 % of the bytes in sensitive lines
+};
+
+std::string make_prompt(std::size_t size, Mix mix = Mix::Mixed) {
+  std::vector<const std::string*> pool;
+  for (const std::string& p : paragraphs()) {
+    const bool ascii = std::all_of(p.begin(), p.end(), [](char c) {
+      return (static_cast<unsigned char>(c) & 0x80) == 0;
+    });
+    if (mix != Mix::Ascii || ascii) pool.push_back(&p);
+  }
   std::string text;
   text.reserve(size + 512);
-  for (std::size_t i = 0; text.size() < size; ++i) text += paragraphs()[i % paragraphs().size()];
+  std::size_t sensitive_bytes = 0;
+  for (std::size_t i = 0, s = 0; text.size() < size; ++i) {
+    if (mix == Mix::Sensitive && (sensitive_bytes + 60) * 100 <= text.size()) {
+      const std::string& line = sensitive_lines()[s++ % sensitive_lines().size()];
+      text += line;
+      sensitive_bytes += line.size();
+      continue;
+    }
+    text += *pool[i % pool.size()];
+  }
   text.resize(size);
   return text;
 }
@@ -65,7 +99,7 @@ gatekeeper::detect::RuleSetConstSharedPtr load_pack(PrefilterKind kind) {
   return *rules;
 }
 
-void scan_prompt(benchmark::State& state, PrefilterKind kind) {
+void scan_prompt(benchmark::State& state, PrefilterKind kind, Mix mix = Mix::Mixed) {
   static auto re2_rules = load_pack(PrefilterKind::Re2Set);
   static auto hs_rules = gatekeeper::detect::hyperscan_available()
                              ? load_pack(PrefilterKind::Hyperscan)
@@ -78,7 +112,7 @@ void scan_prompt(benchmark::State& state, PrefilterKind kind) {
   const auto& rules = kind == PrefilterKind::Re2Set      ? *re2_rules
                       : kind == PrefilterKind::Hyperscan ? *hs_rules
                                                          : *auto_rules;
-  const std::string text = make_prompt(static_cast<std::size_t>(state.range(0)));
+  const std::string text = make_prompt(static_cast<std::size_t>(state.range(0)), mix);
   std::size_t findings = 0;
   for (auto _ : state) {
     auto result = gatekeeper::detect::scan(rules, text);
@@ -93,17 +127,25 @@ void scan_prompt(benchmark::State& state, PrefilterKind kind) {
   state.counters["findings"] = static_cast<double>(findings);
   const PrefilterKind used = rules.prefilter_kind();
   state.SetLabel(used == PrefilterKind::Hyperscan ? "hyperscan"
-                 : used == PrefilterKind::Hybrid  ? "hybrid (hyperscan text, re2-set folded)"
+                 : used == PrefilterKind::Hybrid  ? "hybrid (re2-set, hyperscan match ends)"
                                                   : "re2-set");
 }
 
 void BM_ScanRe2Set(benchmark::State& state) { scan_prompt(state, PrefilterKind::Re2Set); }
 void BM_ScanHyperscan(benchmark::State& state) { scan_prompt(state, PrefilterKind::Hyperscan); }
 void BM_ScanAuto(benchmark::State& state) { scan_prompt(state, PrefilterKind::Auto); }
+void BM_ScanAutoAscii(benchmark::State& state) {
+  scan_prompt(state, PrefilterKind::Auto, Mix::Ascii);
+}
+void BM_ScanAutoSensitive(benchmark::State& state) {
+  scan_prompt(state, PrefilterKind::Auto, Mix::Sensitive);
+}
 
 BENCHMARK(BM_ScanRe2Set)->RangeMultiplier(4)->Range(1 << 10, 1 << 20);
 BENCHMARK(BM_ScanHyperscan)->RangeMultiplier(4)->Range(1 << 10, 1 << 20);
 BENCHMARK(BM_ScanAuto)->RangeMultiplier(4)->Range(1 << 10, 1 << 20);
+BENCHMARK(BM_ScanAutoAscii)->RangeMultiplier(4)->Range(1 << 10, 1 << 20);
+BENCHMARK(BM_ScanAutoSensitive)->RangeMultiplier(4)->Range(1 << 10, 1 << 20);
 
 }  // namespace
 

@@ -4,6 +4,10 @@
 #include <array>
 #include <cstring>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 namespace gatekeeper::detect {
 
 // ---------------------------------------------------------------------------------------------
@@ -357,6 +361,29 @@ void normalize_into(std::string_view input, NormalizedText& out) {
   while (i < n) {
     // Fast path: a run of plain ASCII is copied as is, lower-cased for `folded`.
     std::size_t run = i;
+#ifdef __SSE2__
+    // 16 bytes per step while they are all plain (no high bit, no NUL, no '-'); x86-64 always has
+    // SSE2. The 8-byte loop below finishes the run.
+    {
+      const __m128i zero = _mm_setzero_si128();
+      const __m128i dash = _mm_set1_epi8('-');
+      const __m128i before_a = _mm_set1_epi8('A' - 1);
+      const __m128i after_z = _mm_set1_epi8('Z' + 1);
+      const __m128i case_bit = _mm_set1_epi8(0x20);
+      while (run + 16 <= n) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + run));
+        const __m128i special = _mm_or_si128(_mm_cmpeq_epi8(v, zero), _mm_cmpeq_epi8(v, dash));
+        // movemask takes each byte's high bit: non-ASCII bytes and the NUL/'-' flags together.
+        if (_mm_movemask_epi8(_mm_or_si128(v, special)) != 0) break;
+        // Signed compares are exact here: every byte is below 0x80.
+        const __m128i upper =
+            _mm_and_si128(_mm_cmpgt_epi8(v, before_a), _mm_cmplt_epi8(v, after_z));
+        const __m128i lower = _mm_or_si128(v, _mm_and_si128(upper, case_bit));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(folded + f + (run - i)), lower);
+        run += 16;
+      }
+    }
+#endif
     while (run + 8 <= n) {
       std::uint64_t w;
       std::memcpy(&w, in + run, 8);

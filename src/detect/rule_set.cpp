@@ -382,11 +382,11 @@ class Compiler {
 
   bool build_prefilters(RuleSet::Impl& impl, std::array<std::vector<std::string>, 2>& regexes) {
     PrefilterKind kind = options_.prefilter;
-    // Measured on the default pack and realistic prompts (docs/benchmarks.md): for the folded view
-    // (many case-insensitive word alternations, literal-free digit patterns) RE2::Set's DFA runs at
-    // about 300 MB/s where Hyperscan's prefilter database stays below 100 MB/s; for the
-    // case-sensitive `text` view Hyperscan runs at about 2.5 GB/s against 700 MB/s for RE2::Set.
-    // Auto therefore takes the faster engine per view.
+    // Measured on the default pack and realistic prompts (docs/benchmarks.md, callgrind): a warm
+    // RE2::Set DFA costs about 16 instructions per byte whatever the number of patterns, on either
+    // view; Hyperscan's databases cost more (29 per byte on `text`, where the \p{Lu} name patterns
+    // leave it no literal to start from, and several times that on `folded`). Hybrid therefore
+    // prefilters with RE2::Set and keeps Hyperscan for the per-pattern match ends.
     if (kind == PrefilterKind::Auto) {
       kind = hyperscan_available() ? PrefilterKind::Hybrid : PrefilterKind::Re2Set;
     }
@@ -402,9 +402,7 @@ class Compiler {
       prefilter_options.caseless = v == static_cast<int>(View::Folded);
       prefilter_options.max_mem = options_.max_mem;
       std::string message;
-      const bool use_hyperscan =
-          kind == PrefilterKind::Hyperscan ||
-          (kind == PrefilterKind::Hybrid && v == static_cast<int>(View::Text));
+      const bool use_hyperscan = kind == PrefilterKind::Hyperscan;
       Result<std::unique_ptr<Prefilter>> built =
           use_hyperscan
               ? make_hyperscan_prefilter(regexes[v], prefilter_options, &message)
@@ -415,6 +413,26 @@ class Compiler {
         return false;
       }
       impl.prefilters[v] = std::move(*built);
+    }
+    if (kind == PrefilterKind::Hybrid && !regexes[0].empty() && !regexes[1].empty()) {
+      // One DFA pass instead of two on pure-ASCII text (see Impl::ascii_prefilter). The folded
+      // patterns were compiled case-insensitively; the set is case-sensitive, so they say so.
+      std::vector<std::string> both = regexes[static_cast<int>(View::Text)];
+      for (const std::string& regex : regexes[static_cast<int>(View::Folded)]) {
+        both.push_back("(?i:" + regex + ")");
+      }
+      PrefilterOptions prefilter_options;
+      prefilter_options.caseless = false;
+      prefilter_options.max_mem = options_.max_mem;
+      std::string message;
+      Result<std::unique_ptr<Prefilter>> built =
+          make_re2_set_prefilter(both, prefilter_options, &message);
+      if (!built) {
+        error({}, "", "cannot build the pattern prefilter: " + message,
+              static_cast<Errc>(built.error().value()));
+        return false;
+      }
+      impl.ascii_prefilter = std::move(*built);
     }
     // With Hyperscan at hand, locating a pattern can start near its first possible match.
     if (kind != PrefilterKind::Re2Set) {

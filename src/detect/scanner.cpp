@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <map>
 
@@ -49,6 +50,22 @@ struct ScanState {
 };
 
 re2::StringPiece piece(std::string_view s) { return re2::StringPiece(s.data(), s.size()); }
+
+bool is_ascii(std::string_view s) {
+  constexpr std::uint64_t kHighBits = 0x8080808080808080ull;
+  const char* p = s.data();
+  std::size_t n = s.size();
+  // Four words per step: the OR folds them into one test (pure ASCII is the common case).
+  for (; n >= 32; p += 32, n -= 32) {
+    std::uint64_t w[4];
+    std::memcpy(w, p, 32);
+    if (((w[0] | w[1] | w[2] | w[3]) & kHighBits) != 0) return false;
+  }
+  for (; n > 0; ++p, --n) {
+    if ((static_cast<unsigned char>(*p) & 0x80) != 0) return false;
+  }
+  return true;
+}
 
 void apply_normalize(const std::vector<std::pair<std::string, std::string>>& pairs,
                      std::string& value, std::string& swap) {
@@ -98,6 +115,30 @@ class Scan {
     // Deterministic order whatever the prefilter's.
     std::sort(hits.begin(), hits.end());
     hits.erase(std::unique(hits.begin(), hits.end()), hits.end());
+    return {};
+  }
+
+  // Both views at once with Impl::ascii_prefilter, when `text` is pure ASCII. Sets `used` to false
+  // when that shortcut does not apply (the caller then runs prefilter_view for each view).
+  Result<void> prefilter_ascii(bool& used) {
+    used = false;
+    const Prefilter* prefilter = impl_.ascii_prefilter.get();
+    if (prefilter == nullptr || !is_ascii(state_.normalized.text)) return {};
+    used = true;
+    auto& text_hits = state_.hits[static_cast<int>(View::Text)];
+    auto& folded_hits = state_.hits[static_cast<int>(View::Folded)];
+    text_hits.clear();
+    folded_hits.clear();
+    if (auto r = prefilter->match(state_.normalized.text, text_hits); !r) return r;
+    std::sort(text_hits.begin(), text_hits.end());
+    text_hits.erase(std::unique(text_hits.begin(), text_hits.end()), text_hits.end());
+    const int text_count =
+        static_cast<int>(impl_.view_patterns[static_cast<int>(View::Text)].size());
+    const auto first_folded = std::lower_bound(text_hits.begin(), text_hits.end(), text_count);
+    for (auto it = first_folded; it != text_hits.end(); ++it) {
+      folded_hits.push_back(*it - text_count);
+    }
+    text_hits.erase(first_folded, text_hits.end());
     return {};
   }
 
@@ -448,8 +489,12 @@ Result<Findings> scan(const RuleSet& rules, std::string_view text, const ScanOpt
 
   Scan scan(rules.impl(), state);
   Findings findings;
-  Result<void> outcome = scan.prefilter_view(View::Text);
-  if (outcome) outcome = scan.prefilter_view(View::Folded);
+  bool single_pass = false;
+  Result<void> outcome = scan.prefilter_ascii(single_pass);
+  if (outcome && !single_pass) {
+    outcome = scan.prefilter_view(View::Text);
+    if (outcome) outcome = scan.prefilter_view(View::Folded);
+  }
   if (outcome) {
     scan.locate_all(options);
     scan.combine();

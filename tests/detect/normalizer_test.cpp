@@ -344,5 +344,31 @@ TEST(NormalizerTest, RandomInputsNeverBreakInvariants) {
   }
 }
 
+// The block-wise ASCII fast path must stop exactly at the first special byte wherever it falls
+// (inside a 16-byte block, at its edges, in the tail), and lower-case exactly A-Z.
+TEST(NormalizerTest, AsciiFastPathStopsAtEverySpecialByteWhereverItFalls) {
+  std::string base;
+  for (int k = 0; k < 70; ++k) base += static_cast<char>(k % 2 == 0 ? '@' + k % 28 : 'Z' - k % 26);
+  base += "[`{";  // the bytes just outside A-Z and a-z
+  std::string expected_folded;
+  for (char c : base) expected_folded += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+  const NormalizedText plain = normalize(base);
+  EXPECT_EQ(plain.text, base);
+  EXPECT_EQ(plain.folded, expected_folded);
+  for (const std::string special : {std::string("\xC3\xA9"), std::string(1, '\0'),
+                                    std::string("-"), std::string("\xFF")}) {
+    for (std::size_t at = 0; at <= base.size(); ++at) {
+      const std::string input = base.substr(0, at) + special + base.substr(at);
+      const NormalizedText n = normalize(input);
+      const std::string middle = special == "\xC3\xA9" ? "e" : special == "-" ? "-" : " ";
+      const std::string text_middle = special == "\xC3\xA9" ? special : middle;
+      EXPECT_EQ(n.text, base.substr(0, at) + text_middle + base.substr(at)) << at;
+      EXPECT_EQ(n.folded, expected_folded.substr(0, at) + middle + expected_folded.substr(at))
+          << at;
+      EXPECT_EQ(n.folded_map.to_raw_start(at + middle.size()), at + special.size()) << at;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace gatekeeper::detect

@@ -15,8 +15,9 @@ namespace gatekeeper::detect {
 class RuleSet;
 using RuleSetConstSharedPtr = std::shared_ptr<const RuleSet>;
 
-// Hybrid: Hyperscan for the case-sensitive patterns, RE2::Set for the folded (case-insensitive)
-// ones, each the faster engine on its view; what Auto picks when Hyperscan is built in.
+// Hybrid: RE2::Set prefilters (one DFA pass per view, a single pass over pure-ASCII input) and
+// Hyperscan only to narrow where each hit pattern is located; what Auto picks when Hyperscan is
+// built in.
 enum class PrefilterKind { Auto, Re2Set, Hyperscan, Hybrid };
 
 struct RuleSetOptions {

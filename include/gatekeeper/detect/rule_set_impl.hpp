@@ -65,6 +65,12 @@ struct RuleSet::Impl {
   // view has no pattern).
   std::array<std::vector<std::size_t>, 2> view_patterns;
   std::array<std::unique_ptr<Prefilter>, 2> prefilters;
+  // Hybrid only: the patterns of both views in one RE2::Set, run over `text` instead of the two
+  // per-view passes when the normalised text is pure ASCII. `folded` is then `text` lower-cased
+  // byte for byte with the same offset map, so a folded pattern made case-insensitive matches
+  // `text` exactly where it matches `folded`. Indices below view_patterns[Text].size() are `text`
+  // prefilter indices; the rest, shifted by that size, are `folded` ones.
+  std::unique_ptr<Prefilter> ascii_prefilter;
   std::vector<std::size_t> combination_order;  // rule indices of combination rules
   std::map<std::string, std::size_t, std::less<>> by_id;
   PrefilterKind kind = PrefilterKind::Re2Set;
