@@ -11,6 +11,8 @@
 namespace gatekeeper::extract {
 namespace {
 
+using namespace std::string_view_literals;  // magic numbers contain NUL bytes
+
 bool starts_with(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
 }
@@ -28,30 +30,36 @@ struct Magic {
 };
 
 // Formats recognised by their first bytes. Office zip containers are told apart after opening.
-constexpr std::array<Magic, 20> kMagics = {{
-    {0, "%PDF-", "pdf"},
-    {0, "\x89PNG\r\n\x1A\n", "png"},
-    {0, "\xFF\xD8\xFF", "jpeg"},
-    {0, "GIF87a", "gif"},
-    {0, "GIF89a", "gif"},
-    {0, "PK\x03\x04", "zip"},
-    {0, "PK\x05\x06", "zip"},  // empty archive
-    {0, "\x1F\x8B", "gzip"},
-    {0, "{\\rtf", "rtf"},
-    {0, "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", "ole"},  // doc, xls, ppt, msg
-    {128, "DICM", "dicom"},
-    {0, "II*\0", "tiff"},
-    {0, "MM\0*", "tiff"},
-    {0, "BM", "bmp"},
-    {0, "7z\xBC\xAF\x27\x1C", "7z"},
-    {0, "Rar!\x1A\x07", "rar"},
-    {0, "ID3", "mp3"},
-    {0, "OggS", "ogg"},
-    {0, "fLaC", "flac"},
-    {0, "\x00\x00\x01\x00", "ico"},
+constexpr std::array<Magic, 19> kMagics = {{
+    {0, "%PDF-"sv, "pdf"},
+    {0, "\x89PNG\r\n\x1A\n"sv, "png"},
+    {0, "\xFF\xD8\xFF"sv, "jpeg"},
+    {0, "GIF87a"sv, "gif"},
+    {0, "GIF89a"sv, "gif"},
+    {0, "PK\x03\x04"sv, "zip"},
+    {0, "PK\x05\x06"sv, "zip"},  // empty archive
+    {0, "\x1F\x8B"sv, "gzip"},
+    {0, "{\\rtf"sv, "rtf"},
+    {0, "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"sv, "ole"},  // doc, xls, ppt, msg
+    {128, "DICM"sv, "dicom"},
+    {0, "II*\0"sv, "tiff"},
+    {0, "MM\0*"sv, "tiff"},
+    {0, "7z\xBC\xAF\x27\x1C"sv, "7z"},
+    {0, "Rar!\x1A\x07"sv, "rar"},
+    {0, "ID3"sv, "mp3"},
+    {0, "OggS"sv, "ogg"},
+    {0, "fLaC"sv, "flac"},
+    {0, "\x00\x00\x01\x00"sv, "ico"},
 }};
 
 std::string_view riff_or_iso_format(std::string_view bytes) {
+  // "BM" alone starts ordinary text ("BMI..."): a bitmap also needs a known DIB header size.
+  if (bytes.size() > 26 && starts_with(bytes, "BM") && bytes.substr(15, 3) == "\0\0\0"sv) {
+    const auto header = static_cast<unsigned char>(bytes[14]);
+    if (header == 12 || header == 40 || header == 52 || header == 56 || header == 108 ||
+        header == 124)
+      return "bmp";
+  }
   if (bytes.size() >= 12 && starts_with(bytes, "RIFF")) {
     const std::string_view kind = bytes.substr(8, 4);
     if (kind == "WEBP") return "webp";

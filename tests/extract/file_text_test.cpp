@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace gatekeeper::extract {
 namespace {
@@ -65,13 +66,14 @@ TEST(FileTextTest, RtfStripsControlWordsAndDecodesEscapes) {
 TEST(FileTextTest, HostileMarkupNeverCrashes) {
   const MarkupLayout layout{{"p"}, {"tc"}, {}, {}, {"skip"}};
   for (const std::string input :
-       {"<", "<a", "<a b=\"", "</", "<!--", "<![CDATA[", "<skip>", "&#", "&#x110000;",
+       std::vector<std::string>{"<", "<a", "<a b=\"", "</", "<!--", "<![CDATA[", "<skip>", "&#", "&#x110000;",
         "&#99999999999;", "<p/><p/></tc></tc>", "<?", "<!"}) {
     (void)xml_text(input, layout);
     (void)html_text(input);
   }
-  for (const std::string input : {"{", "}}}}", "\\", "{\\u", "\\'", "\\'z", "{\\uc9\\u-1 abc",
-                                  std::string(2000, '{'), "\\u99999999999999 x"})
+  for (const std::string& input :
+       std::vector<std::string>{"{", "}}}}", "\\", "{\\u", "\\'", "\\'z", "{\\uc9\\u-1 abc",
+                                std::string(2000, '{'), "\\u99999999999999 x"})
     (void)rtf_text(input);
   SUCCEED();
 }
