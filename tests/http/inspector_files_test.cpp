@@ -118,11 +118,11 @@ TEST(InspectorFilesTest, SensitiveDocxUploadedToStorageHostIsBlocked) {
   EXPECT_EQ(outcome.action, policy::Action::Block);
   const json& record = outcome.decision_record;
   EXPECT_EQ(record["upload_host"], true);
-  ASSERT_EQ(record["files"].size(), 1u);
-  EXPECT_EQ(record["files"][0]["format"], "docx");
-  EXPECT_TRUE(has_finding(record["files"][0], "confidential", "properties"));
-  EXPECT_TRUE(has_finding(record["files"][0], "health_identifier", "word/document.xml"));
-  EXPECT_NE(outcome.reply_body.find("Confidenti"), std::string::npos);
+  ASSERT_EQ(record.at("files").size(), 1u);
+  EXPECT_EQ(record.at("files").at(0)["format"], "docx");
+  EXPECT_TRUE(has_finding(record.at("files").at(0), "confidential", "properties"));
+  EXPECT_TRUE(has_finding(record.at("files").at(0), "health_identifier", "word/document.xml"));
+  EXPECT_NE(outcome.reply_body.find("confidenti"), std::string::npos) << outcome.reply_body;
   expect_no_user_data(outcome);
 }
 
@@ -132,7 +132,7 @@ TEST(InspectorFilesTest, BenignTwinPassesUnchanged) {
   ASSERT_EQ(outcome.kind, InspectOutcome::Kind::Forward) << outcome.reply_body;
   EXPECT_FALSE(outcome.modified);
   EXPECT_EQ(outcome.body, request.body);
-  EXPECT_EQ(outcome.decision_record["files"][0]["format"], "docx");
+  EXPECT_EQ(outcome.decision_record.at("files").at(0)["format"], "docx");
   EXPECT_GT(outcome.decision_record["segments"].get<int>(), 3);
 }
 
@@ -155,7 +155,7 @@ TEST(InspectorFilesTest, MultipartUploadToApiHost) {
   const InspectOutcome blocked =
       inspect(shipped(), multipart("cr.pdf", "application/pdf", fixture("sensitive.pdf")));
   ASSERT_EQ(blocked.kind, InspectOutcome::Kind::Reply);
-  const json& file = blocked.decision_record["files"][0];
+  const json& file = blocked.decision_record.at("files").at(0);
   EXPECT_EQ(file["kind"], "file_part");
   EXPECT_EQ(file["part"], 1);
   EXPECT_EQ(file["format"], "pdf");
@@ -171,7 +171,7 @@ TEST(InspectorFilesTest, DeclaredTypeIsNotTrusted) {
   const InspectOutcome outcome =
       inspect(shipped(), multipart("photo.png", "image/png", fixture("sensitive.docx")));
   ASSERT_EQ(outcome.kind, InspectOutcome::Kind::Reply);
-  EXPECT_EQ(outcome.decision_record["files"][0]["format"], "docx");
+  EXPECT_EQ(outcome.decision_record.at("files").at(0)["format"], "docx");
 }
 
 TEST(InspectorFilesTest, FileNamesAreScannedButNeverLogged) {
@@ -179,15 +179,21 @@ TEST(InspectorFilesTest, FileNamesAreScannedButNeverLogged) {
   const InspectOutcome outcome =
       inspect(shipped(), multipart(name, "application/pdf", fixture("benign.pdf")));
   ASSERT_EQ(outcome.kind, InspectOutcome::Kind::Reply);
-  EXPECT_TRUE(has_finding(outcome.decision_record["files"][0], "health_identifier", "file name"));
+  EXPECT_TRUE(has_finding(outcome.decision_record.at("files").at(0), "health_identifier", "file name"));
   expect_no_user_data(outcome, "dossier");
 }
 
 TEST(InspectorFilesTest, RedactLevelValueInAFileBlocks) {
   // A NIR alone would be redacted in a prompt; a file cannot be rewritten, so it is blocked.
-  const InspectOutcome outcome =
-      inspect(shipped(), multipart("note.txt", "text/plain", fixture("sensitive-utf16.txt")));
+  std::string utf16("\xFF\xFE", 2);
+  for (char c : std::string("Numero a verifier : 2 85 05 78 006 084 41\n")) {
+    utf16 += c;
+    utf16 += '\0';
+  }
+  const InspectOutcome outcome = inspect(shipped(), multipart("note.txt", "text/plain", utf16));
   ASSERT_EQ(outcome.kind, InspectOutcome::Kind::Reply);
+  ASSERT_TRUE(outcome.decision_record.contains("file_redaction_blocked"))
+      << outcome.decision_record.dump();
   EXPECT_EQ(outcome.decision_record["file_redaction_blocked"], true);
   EXPECT_NE(outcome.reply_body.find("ne sont pas modifi"), std::string::npos);
   expect_no_user_data(outcome);
@@ -197,8 +203,8 @@ TEST(InspectorFilesTest, InlineBase64FilesInJsonAreExtracted) {
   const InspectOutcome blocked =
       inspect(shipped(), chat_with_file("Résume ce document.", kDocx, fixture("sensitive.docx")));
   ASSERT_EQ(blocked.kind, InspectOutcome::Kind::Reply);
-  EXPECT_EQ(blocked.decision_record["files"][0]["kind"], "inline_file");
-  EXPECT_EQ(blocked.decision_record["files"][0]["format"], "docx");
+  EXPECT_EQ(blocked.decision_record.at("files").at(0)["kind"], "inline_file");
+  EXPECT_EQ(blocked.decision_record.at("files").at(0)["format"], "docx");
   const InspectOutcome passed = inspect(
       shipped(), chat_with_file("Résume ce document.", "application/pdf", fixture("benign.pdf")));
   EXPECT_EQ(passed.kind, InspectOutcome::Kind::Forward) << passed.reply_body;
@@ -209,7 +215,7 @@ TEST(InspectorFilesTest, DicomIsBlockedAsPatientData) {
     const InspectOutcome outcome = inspect(
         shipped(), upload("files.oaiusercontent.com", fixture(name), "application/octet-stream"));
     ASSERT_EQ(outcome.kind, InspectOutcome::Kind::Reply) << name;
-    EXPECT_TRUE(has_finding(outcome.decision_record["files"][0], "patient_data")) << name;
+    EXPECT_TRUE(has_finding(outcome.decision_record.at("files").at(0), "patient_data")) << name;
     expect_no_user_data(outcome);
   }
 }
@@ -219,14 +225,14 @@ TEST(InspectorFilesTest, ImagesAreLoggedUnknownBinariesWarn) {
       inspect(shipped(), chat_with_file("Décris l'image.", "image/png", fixture("image.png")));
   ASSERT_EQ(image.kind, InspectOutcome::Kind::Forward) << image.reply_body;
   EXPECT_EQ(image.action, policy::Action::Log);
-  EXPECT_TRUE(has_finding(image.decision_record["files"][0], "image_file"));
+  EXPECT_TRUE(has_finding(image.decision_record.at("files").at(0), "image_file"));
 
   const std::string legacy_doc = std::string("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8) + std::string(1024, '\x01');
   const InspectOutcome warned =
       inspect(shipped(), chat_with_file("Relis ce document.", "application/msword", legacy_doc));
   ASSERT_EQ(warned.kind, InspectOutcome::Kind::Reply);
   EXPECT_EQ(warned.action, policy::Action::Warn);
-  EXPECT_TRUE(has_finding(warned.decision_record["files"][0], "unknown_binary"));
+  EXPECT_TRUE(has_finding(warned.decision_record.at("files").at(0), "unknown_binary"));
 
   const InspectOutcome justified = inspect(
       shipped(), chat_with_file("#gk-justify: modèle vierge sans données\nRelis ce document.",
@@ -258,7 +264,7 @@ TEST(InspectorFilesTest, TextBodyToStorageHostIsReadAsAFile) {
   const InspectOutcome outcome = inspect(
       shipped(), upload("files.oaiusercontent.com", fixture("sensitive.rtf"), "application/rtf"));
   ASSERT_EQ(outcome.kind, InspectOutcome::Kind::Reply);
-  EXPECT_EQ(outcome.decision_record["files"][0]["format"], "rtf");
+  EXPECT_EQ(outcome.decision_record.at("files").at(0)["format"], "rtf");
 }
 
 }  // namespace
