@@ -15,9 +15,9 @@ namespace {
 namespace extract = gatekeeper::extract;
 
 std::string fixture(const std::string& name) {
-  std::ifstream in(std::filesystem::path(GATEKEEPER_SOURCE_DIR) / "tests" / "fixtures" / "files" /
-                       name,
-                   std::ios::binary);
+  std::ifstream in(
+      std::filesystem::path(GATEKEEPER_SOURCE_DIR) / "tests" / "fixtures" / "files" / name,
+      std::ios::binary);
   std::ostringstream bytes;
   bytes << in.rdbuf();
   return bytes.str();

@@ -211,7 +211,8 @@ void data_url(Extraction& out, const std::string& url, Location where) {
     add_decoded(out, *decoded, std::move(where));
     return;
   }
-  out.uninspectable.push_back(inline_file(media.empty() ? "text/plain" : media, std::move(decoded)));
+  out.uninspectable.push_back(
+      inline_file(media.empty() ? "text/plain" : media, std::move(decoded)));
 }
 
 // Raw base64 file content (Anthropic source.data, Gemini inline_data.data).

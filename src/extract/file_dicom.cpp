@@ -88,8 +88,10 @@ std::string_view trim_value(std::string_view value) {
 
 Result<void> extract_dicom(std::string_view bytes, ExtractionBudget& budget, FileExtraction& out) {
   out.opaque.push_back({OpaqueKind::MedicalImage, "dicom", "file"});
-  auto broken = [&] { return budget.malformed("DICOM: truncated or corrupt header",
-                                              "DICOM : en-tête tronqué ou corrompu"); };
+  auto broken = [&] {
+    return budget.malformed("DICOM: truncated or corrupt header",
+                            "DICOM : en-tête tronqué ou corrompu");
+  };
   std::size_t at = kPreamble + 4;
   bool explicit_vr = true;  // the file meta group is always explicit VR little endian
   bool meta = true;

@@ -79,8 +79,8 @@ std::string_view riff_or_iso_format(std::string_view bytes) {
 }
 
 bool is_image(std::string_view format) {
-  static constexpr std::array<std::string_view, 9> kImages = {
-      "png", "jpeg", "gif", "webp", "heic", "avif", "tiff", "bmp", "ico"};
+  static constexpr std::array<std::string_view, 9> kImages = {"png",  "jpeg", "gif", "webp", "heic",
+                                                              "avif", "tiff", "bmp", "ico"};
   return std::find(kImages.begin(), kImages.end(), format) != kImages.end();
 }
 
@@ -246,7 +246,8 @@ Result<FileExtraction> extract_file(std::string_view bytes, ExtractionBudget& bu
     if (!inner) return inner.error();
     auto nested = extract_file(*inner, budget, {}, depth + 1);
     if (!nested) return nested.error();
-    for (auto& text : nested->texts) out.texts.push_back({std::move(text.text), "gzip/" + text.where});
+    for (auto& text : nested->texts)
+      out.texts.push_back({std::move(text.text), "gzip/" + text.where});
     for (auto& opaque : nested->opaque) {
       opaque.where = "gzip/" + opaque.where;
       out.opaque.push_back(std::move(opaque));

@@ -44,13 +44,13 @@ Result<void> ExtractionBudget::add_decoded(std::uint64_t bytes) {
 
 Result<void> ExtractionBudget::check_ratio(std::uint64_t decoded, std::uint64_t encoded) {
   if (decoded < kRatioFloorBytes) return {};
-  if (encoded == 0 || static_cast<double>(decoded) / static_cast<double>(encoded) >
-                          limits_.max_compression_ratio) {
+  if (encoded == 0 ||
+      static_cast<double>(decoded) / static_cast<double>(encoded) > limits_.max_compression_ratio) {
     const std::string limit = format_ratio(limits_.max_compression_ratio);
-    return exceeded("compression ratio over files.max_compression_ratio (" + limit +
-                        "), a possible zip bomb",
-                    "taux de compression au-delà de files.max_compression_ratio (" + limit +
-                        "), possible bombe de décompression");
+    return exceeded(
+        "compression ratio over files.max_compression_ratio (" + limit + "), a possible zip bomb",
+        "taux de compression au-delà de files.max_compression_ratio (" + limit +
+            "), possible bombe de décompression");
   }
   return {};
 }
@@ -59,9 +59,9 @@ Result<void> ExtractionBudget::add_entries(std::uint64_t count) {
   entries_ += count;
   if (entries_ > limits_.max_archive_entries) {
     const std::string limit = std::to_string(limits_.max_archive_entries);
-    return exceeded("archive entries over files.max_archive_entries (" + limit + ")",
-                    "nombre d'éléments d'archive au-delà de files.max_archive_entries (" + limit +
-                        ")");
+    return exceeded(
+        "archive entries over files.max_archive_entries (" + limit + ")",
+        "nombre d'éléments d'archive au-delà de files.max_archive_entries (" + limit + ")");
   }
   return {};
 }

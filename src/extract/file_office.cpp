@@ -155,15 +155,17 @@ std::string sheet_text(std::string_view xml, const std::vector<std::string>& str
           }
         } else if (n == "v" || n == "t") {
           in_value = in_cell && !tag.closing && !tag.self_closing;
-        } else if (n == "oddHeader" || n == "oddFooter" || n == "evenHeader" ||
-                   n == "evenFooter" || n == "firstHeader" || n == "firstFooter") {
+        } else if (n == "oddHeader" || n == "oddFooter" || n == "evenHeader" || n == "evenFooter" ||
+                   n == "firstHeader" || n == "firstFooter") {
           in_header = !tag.closing && !tag.self_closing;
           if (tag.closing) out += '\n';
         }
       },
       [&](std::string_view text) {
-        if (in_value) value += decode_entities(text);
-        else if (in_header) out += decode_entities(text);
+        if (in_value)
+          value += decode_entities(text);
+        else if (in_header)
+          out += decode_entities(text);
       });
   return out;
 }
@@ -236,15 +238,22 @@ Result<void> extract_office(std::string_view bytes, ExtractionBudget& budget, un
   if (!zip) return zip.error();
   std::string format = "zip";
   if (zip->find("[Content_Types].xml")) {
-    if (zip->find("word/document.xml")) format = "docx";
-    else if (zip->find("xl/workbook.xml")) format = "xlsx";
-    else if (zip->find("ppt/presentation.xml")) format = "pptx";
+    if (zip->find("word/document.xml"))
+      format = "docx";
+    else if (zip->find("xl/workbook.xml"))
+      format = "xlsx";
+    else if (zip->find("ppt/presentation.xml"))
+      format = "pptx";
   } else if (zip->find("mimetype") && zip->find("content.xml")) {
     const std::string mimetype = odf_mimetype(*zip, budget);
-    if (mimetype == "application/vnd.oasis.opendocument.text") format = "odt";
-    else if (mimetype == "application/vnd.oasis.opendocument.spreadsheet") format = "ods";
-    else if (mimetype == "application/vnd.oasis.opendocument.presentation") format = "odp";
-    else format = "odf";
+    if (mimetype == "application/vnd.oasis.opendocument.text")
+      format = "odt";
+    else if (mimetype == "application/vnd.oasis.opendocument.spreadsheet")
+      format = "ods";
+    else if (mimetype == "application/vnd.oasis.opendocument.presentation")
+      format = "odp";
+    else
+      format = "odf";
   }
   out.format = format;
   out.media_type = media_type_of(format);
@@ -294,12 +303,18 @@ Result<void> extract_office(std::string_view bytes, ExtractionBudget& budget, un
       continue;
     }
     std::string text;
-    if (properties) text = xml_text(*data, kPropertiesLayout);
-    else if (sheet) text = sheet_text(*data, strings);
-    else if (workbook) text = workbook_text(*data);
-    else if (odf_text) text = xml_text(*data, kOdfLayout);
-    else if (format == "docx") text = xml_text(*data, kWordLayout);
-    else text = xml_text(*data, kDrawingLayout);
+    if (properties)
+      text = xml_text(*data, kPropertiesLayout);
+    else if (sheet)
+      text = sheet_text(*data, strings);
+    else if (workbook)
+      text = workbook_text(*data);
+    else if (odf_text)
+      text = xml_text(*data, kOdfLayout);
+    else if (format == "docx")
+      text = xml_text(*data, kWordLayout);
+    else
+      text = xml_text(*data, kDrawingLayout);
     out.texts.push_back({std::move(text), properties ? "properties (" + std::string(name) + ")"
                                                      : std::string(name)});
   }

@@ -43,8 +43,8 @@ Result<void> extract_pdf(std::string_view bytes, ExtractionBudget& budget, FileE
   std::call_once(silenced, [] { poppler::set_debug_error_function(quiet, nullptr); });
   if (bytes.size() > static_cast<std::size_t>(INT_MAX))
     return budget.exceeded("PDF larger than 2 GiB", "PDF de plus de 2 Gio");
-  std::unique_ptr<poppler::document> document(poppler::document::load_from_raw_data(
-      bytes.data(), static_cast<int>(bytes.size())));
+  std::unique_ptr<poppler::document> document(
+      poppler::document::load_from_raw_data(bytes.data(), static_cast<int>(bytes.size())));
   if (!document) return budget.malformed("PDF: unreadable file", "PDF : fichier illisible");
   if (document->is_locked())
     return budget.malformed("encrypted (password-protected) PDF", "PDF chiffré (mot de passe)");
@@ -65,8 +65,8 @@ Result<void> extract_pdf(std::string_view bytes, ExtractionBudget& budget, FileE
     if (auto ok = budget.check_time(); !ok) return ok;
     std::unique_ptr<poppler::page> page(document->create_page(index));
     if (!page) continue;
-    std::string text = columns_to_tabs(
-        utf8(page->text(poppler::rectf(), poppler::page::physical_layout)));
+    std::string text =
+        columns_to_tabs(utf8(page->text(poppler::rectf(), poppler::page::physical_layout)));
     if (auto ok = budget.add_decoded(text.size()); !ok) return ok;
     if (!text.empty()) out.texts.push_back({std::move(text), "page " + std::to_string(index + 1)});
   }

@@ -85,21 +85,18 @@ struct NamedEntity {
 
 // XML's five, the non-breaking space, and the Latin-1 letters and punctuation of French text.
 constexpr std::array<NamedEntity, 58> kEntities = {{
-    {"amp", '&'},       {"lt", '<'},        {"gt", '>'},        {"quot", '"'},
-    {"apos", '\''},     {"nbsp", ' '},      {"eacute", 0xE9},   {"egrave", 0xE8},
-    {"ecirc", 0xEA},    {"euml", 0xEB},     {"agrave", 0xE0},   {"acirc", 0xE2},
-    {"auml", 0xE4},     {"ccedil", 0xE7},   {"ocirc", 0xF4},    {"ouml", 0xF6},
-    {"ugrave", 0xF9},   {"ucirc", 0xFB},    {"uuml", 0xFC},     {"icirc", 0xEE},
-    {"iuml", 0xEF},     {"Eacute", 0xC9},   {"Egrave", 0xC8},   {"Ecirc", 0xCA},
-    {"Agrave", 0xC0},   {"Acirc", 0xC2},    {"Ccedil", 0xC7},   {"Ocirc", 0xD4},
-    {"Ucirc", 0xDB},    {"Icirc", 0xCE},    {"oelig", 0x153},   {"OElig", 0x152},
-    {"aelig", 0xE6},    {"szlig", 0xDF},    {"ntilde", 0xF1},   {"aacute", 0xE1},
-    {"iacute", 0xED},   {"oacute", 0xF3},   {"uacute", 0xFA},   {"laquo", 0xAB},
-    {"raquo", 0xBB},    {"ndash", 0x2013},  {"mdash", 0x2014},  {"hellip", 0x2026},
-    {"lsquo", 0x2018},  {"rsquo", 0x2019},  {"ldquo", 0x201C},  {"rdquo", 0x201D},
-    {"euro", 0x20AC},   {"copy", 0xA9},     {"reg", 0xAE},      {"deg", 0xB0},
-    {"middot", 0xB7},   {"bull", 0x2022},   {"times", 0xD7},    {"shy", 0xAD},
-    {"thinsp", 0x2009}, {"ensp", 0x2002},
+    {"amp", '&'},      {"lt", '<'},        {"gt", '>'},       {"quot", '"'},      {"apos", '\''},
+    {"nbsp", ' '},     {"eacute", 0xE9},   {"egrave", 0xE8},  {"ecirc", 0xEA},    {"euml", 0xEB},
+    {"agrave", 0xE0},  {"acirc", 0xE2},    {"auml", 0xE4},    {"ccedil", 0xE7},   {"ocirc", 0xF4},
+    {"ouml", 0xF6},    {"ugrave", 0xF9},   {"ucirc", 0xFB},   {"uuml", 0xFC},     {"icirc", 0xEE},
+    {"iuml", 0xEF},    {"Eacute", 0xC9},   {"Egrave", 0xC8},  {"Ecirc", 0xCA},    {"Agrave", 0xC0},
+    {"Acirc", 0xC2},   {"Ccedil", 0xC7},   {"Ocirc", 0xD4},   {"Ucirc", 0xDB},    {"Icirc", 0xCE},
+    {"oelig", 0x153},  {"OElig", 0x152},   {"aelig", 0xE6},   {"szlig", 0xDF},    {"ntilde", 0xF1},
+    {"aacute", 0xE1},  {"iacute", 0xED},   {"oacute", 0xF3},  {"uacute", 0xFA},   {"laquo", 0xAB},
+    {"raquo", 0xBB},   {"ndash", 0x2013},  {"mdash", 0x2014}, {"hellip", 0x2026}, {"lsquo", 0x2018},
+    {"rsquo", 0x2019}, {"ldquo", 0x201C},  {"rdquo", 0x201D}, {"euro", 0x20AC},   {"copy", 0xA9},
+    {"reg", 0xAE},     {"deg", 0xB0},      {"middot", 0xB7},  {"bull", 0x2022},   {"times", 0xD7},
+    {"shy", 0xAD},     {"thinsp", 0x2009}, {"ensp", 0x2002},
 }};
 
 std::string_view local_name(std::string_view name) {
@@ -138,9 +135,12 @@ std::size_t tag_end(std::string_view xml, std::size_t open) {
 }  // namespace
 
 std::string decode_charset(std::string_view bytes) {
-  if (starts_with(bytes, "\xEF\xBB\xBF")) bytes.remove_prefix(3);
-  else if (starts_with(bytes, "\xFF\xFE")) return decode_utf16(bytes.substr(2), true);
-  else if (starts_with(bytes, "\xFE\xFF")) return decode_utf16(bytes.substr(2), false);
+  if (starts_with(bytes, "\xEF\xBB\xBF"))
+    bytes.remove_prefix(3);
+  else if (starts_with(bytes, "\xFF\xFE"))
+    return decode_utf16(bytes.substr(2), true);
+  else if (starts_with(bytes, "\xFE\xFF"))
+    return decode_utf16(bytes.substr(2), false);
   else if (bytes.size() >= 4 && bytes[0] != '\0' && bytes[1] == '\0' && bytes[2] != '\0' &&
            bytes[3] == '\0')
     return decode_utf16(bytes, true);  // UTF-16LE without a byte order mark (Windows exports)
@@ -251,8 +251,8 @@ std::string xml_text(std::string_view xml, const MarkupLayout& layout) {
     }
     const bool is_cell = listed(layout.cells, name, layout.html);
     if (is_cell && !closing && !self_closing) ++cell_depth;
-    const bool ends = closing || self_closing ||
-                      (layout.html && (iequals(name, "br") || iequals(name, "hr")));
+    const bool ends =
+        closing || self_closing || (layout.html && (iequals(name, "br") || iequals(name, "hr")));
     if (listed(layout.tabs, name, layout.html)) out += '\t';
     if (listed(layout.spaces, name, layout.html)) out += ' ';
     if (is_cell && (closing || self_closing)) {
@@ -272,9 +272,9 @@ std::string xml_text(std::string_view xml, const MarkupLayout& layout) {
 
 std::string html_text(std::string_view html) {
   static const MarkupLayout kHtml{
-      {"p", "div", "br", "hr", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "title",
-       "section", "article", "header", "footer", "blockquote", "pre", "table", "caption", "dt",
-       "dd"},
+      {"p",      "div",        "br",  "hr",    "li",      "tr",      "h1",      "h2",
+       "h3",     "h4",         "h5",  "h6",    "title",   "section", "article", "header",
+       "footer", "blockquote", "pre", "table", "caption", "dt",      "dd"},
       {"td", "th"},
       {},
       {},
@@ -287,10 +287,10 @@ std::string rtf_text(std::string_view rtf) {
   // Destinations whose content is not document text. Header, footer, footnotes and \info (title,
   // subject, keywords: where a "Confidentiel" label lives) are kept.
   static constexpr std::array<std::string_view, 21> kSkipped = {
-      "fonttbl",   "colortbl",       "stylesheet", "listtable",  "listoverridetable",
-      "pict",      "object",         "themedata",  "datastore",  "latentstyles",
-      "rsidtbl",   "generator",      "xmlnstbl",   "revtbl",     "filetbl",
-      "bkmkstart", "bkmkend",        "fldinst",    "mmathPr",    "colorschememapping",
+      "fonttbl",   "colortbl",  "stylesheet", "listtable", "listoverridetable",
+      "pict",      "object",    "themedata",  "datastore", "latentstyles",
+      "rsidtbl",   "generator", "xmlnstbl",   "revtbl",    "filetbl",
+      "bkmkstart", "bkmkend",   "fldinst",    "mmathPr",   "colorschememapping",
       "pgdsctbl"};
   struct Group {
     bool skip = false;
@@ -385,8 +385,8 @@ std::string rtf_text(std::string_view rtf) {
       case '\'': {
         if (i + 2 < rtf.size() && std::isxdigit(static_cast<unsigned char>(rtf[i + 1])) &&
             std::isxdigit(static_cast<unsigned char>(rtf[i + 2]))) {
-          const auto byte = static_cast<unsigned char>(
-              std::stoi(std::string(rtf.substr(i + 1, 2)), nullptr, 16));
+          const auto byte =
+              static_cast<unsigned char>(std::stoi(std::string(rtf.substr(i + 1, 2)), nullptr, 16));
           emit([&] { append_cp1252(out, byte); });
           i += 2;
         }

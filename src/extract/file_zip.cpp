@@ -22,7 +22,8 @@ std::uint16_t u16(std::string_view b, std::size_t at) {
                                     (static_cast<unsigned char>(b[at + 1]) << 8));
 }
 std::uint32_t u32(std::string_view b, std::size_t at) {
-  return static_cast<std::uint32_t>(u16(b, at)) | (static_cast<std::uint32_t>(u16(b, at + 2)) << 16);
+  return static_cast<std::uint32_t>(u16(b, at)) |
+         (static_cast<std::uint32_t>(u16(b, at + 2)) << 16);
 }
 
 Result<void> truncated(ExtractionBudget& budget, const char* what_en, const char* what_fr) {
@@ -51,20 +52,23 @@ Result<std::string> inflate_all(std::string_view input, int window_bits, std::ui
     status = inflate(&stream, Z_NO_FLUSH);
     out.resize(before + (kChunk - stream.avail_out));
     if (status != Z_OK && status != Z_STREAM_END)
-      return budget.malformed(std::string(format) + ": corrupt compressed data",
-                              std::string(format) + " : données compressées corrompues")
+      return budget
+          .malformed(std::string(format) + ": corrupt compressed data",
+                     std::string(format) + " : données compressées corrompues")
           .error();
     if (status == Z_OK && stream.avail_in == 0 && stream.avail_out != 0)
-      return budget.malformed(std::string(format) + ": truncated compressed data",
-                              std::string(format) + " : données compressées tronquées")
+      return budget
+          .malformed(std::string(format) + ": truncated compressed data",
+                     std::string(format) + " : données compressées tronquées")
           .error();
     const std::uint64_t produced = out.size() - before;
     if (auto ok = budget.add_decoded(produced); !ok) return ok.error();
     // The ratio is checked on what actually comes out, not on the sizes the archive declares.
     if (auto ok = budget.check_ratio(out.size(), stream.total_in); !ok) return ok.error();
     if (expected != 0 && out.size() > expected)
-      return budget.malformed(std::string(format) + ": more data than declared",
-                              std::string(format) + " : plus de données que déclaré")
+      return budget
+          .malformed(std::string(format) + ": more data than declared",
+                     std::string(format) + " : plus de données que déclaré")
           .error();
     if (auto ok = budget.check_time(); !ok) return ok.error();
   }
@@ -74,13 +78,12 @@ Result<std::string> inflate_all(std::string_view input, int window_bits, std::ui
 }  // namespace
 
 Result<ZipReader> ZipReader::open(std::string_view bytes, ExtractionBudget& budget) {
-  if (bytes.size() < kEndRecordSize)
-    return truncated(budget, "too short", "trop court").error();
+  if (bytes.size() < kEndRecordSize) return truncated(budget, "too short", "trop court").error();
   // The end record sits in the last 22 + 65,535 bytes (its comment may follow it).
   std::size_t end = std::string_view::npos;
-  const std::size_t lowest =
-      bytes.size() > kEndRecordSize + kMaxCommentSize ? bytes.size() - kEndRecordSize - kMaxCommentSize
-                                                      : 0;
+  const std::size_t lowest = bytes.size() > kEndRecordSize + kMaxCommentSize
+                                 ? bytes.size() - kEndRecordSize - kMaxCommentSize
+                                 : 0;
   for (std::size_t at = bytes.size() - kEndRecordSize + 1; at-- > lowest;) {
     if (u32(bytes, at) == kEndOfDirectory) {
       end = at;
@@ -156,8 +159,8 @@ Result<std::string> ZipReader::read(const ZipEntry& entry, ExtractionBudget& bud
   const std::uint64_t at = entry.local_header_offset;
   if (at + kLocalHeaderSize > bytes_.size() || u32(bytes_, at) != kLocalHeader)
     return truncated(budget, "bad local header", "en-tête local invalide").error();
-  const std::uint64_t data =
-      at + kLocalHeaderSize + u16(bytes_, at + 26) + static_cast<std::uint64_t>(u16(bytes_, at + 28));
+  const std::uint64_t data = at + kLocalHeaderSize + u16(bytes_, at + 26) +
+                             static_cast<std::uint64_t>(u16(bytes_, at + 28));
   if (data + entry.compressed_size > bytes_.size())
     return truncated(budget, "entry data out of bounds", "données hors limites").error();
   const std::string_view input = bytes_.substr(data, entry.compressed_size);
@@ -173,16 +176,18 @@ Result<std::string> ZipReader::read(const ZipEntry& entry, ExtractionBudget& bud
     out = std::move(*inflated);
   } else {
     return budget
-        .malformed("zip: compression method " + std::to_string(entry.method) + " not supported",
-                   "zip : méthode de compression " + std::to_string(entry.method) +
-                       " non prise en charge")
+        .malformed(
+            "zip: compression method " + std::to_string(entry.method) + " not supported",
+            "zip : méthode de compression " + std::to_string(entry.method) + " non prise en charge")
         .error();
   }
   if (out.size() != entry.uncompressed_size)
     return truncated(budget, "size different from the directory", "taille différente du répertoire")
         .error();
-  const auto crc = ::crc32(0L, reinterpret_cast<const Bytef*>(out.data()), static_cast<uInt>(out.size()));
-  if (crc != entry.crc32) return truncated(budget, "checksum mismatch", "somme de contrôle fausse").error();
+  const auto crc =
+      ::crc32(0L, reinterpret_cast<const Bytef*>(out.data()), static_cast<uInt>(out.size()));
+  if (crc != entry.crc32)
+    return truncated(budget, "checksum mismatch", "somme de contrôle fausse").error();
   return out;
 }
 

@@ -400,8 +400,9 @@ void Inspection::record_file_findings(const std::vector<ScannedSegment>& segment
     json& file = files[scanned.file];
     if (!file.contains("findings")) file["findings"] = json::array();
     for (const auto& finding : scanned.findings)
-      file["findings"].push_back(
-          {{"rule", finding.rule_id}, {"category", finding.category}, {"where", scanned.file_where}});
+      file["findings"].push_back({{"rule", finding.rule_id},
+                                  {"category", finding.category},
+                                  {"where", scanned.file_where}});
   }
 }
 

@@ -54,7 +54,10 @@ TEST(FileExtractorTest, SniffsByMagicNeverByDeclaredType) {
   EXPECT_EQ(sniff_format("a;b\n1;2\n", "image/png"), "txt");
   EXPECT_EQ(sniff_format(std::string("\x01\x02\x00\x04", 4)), "binary");
   EXPECT_EQ(sniff_format(std::string("RIFF\x10\0\0\0WEBPVP8 ", 16)), "webp");
-  EXPECT_EQ(sniff_format(std::string("\0\0\0\x18" "ftypheic\0\0\0\0", 16)), "heic");
+  EXPECT_EQ(sniff_format(std::string("\0\0\0\x18"
+                                     "ftypheic\0\0\0\0",
+                                     16)),
+            "heic");
   // The Office container is told apart after opening it.
   auto docx = extract_fixture("sensitive.docx");
   ASSERT_TRUE(docx);
@@ -86,27 +89,34 @@ const std::string kRow = "P-0001\t12/03/1961\tF\tinsuffisance cardiaque";
 INSTANTIATE_TEST_SUITE_P(
     Formats, FileFixtureTest,
     ::testing::Values(
-        FormatCase{"sensitive.docx", "docx",
-                   {kNir, "EN-TETE-MARQUEUR", "PIED-MARQUEUR", "COMMENTAIRE-MARQUEUR",
-                    "\nConfidentiel\n", "patient_id \tdate_naissance \tsexe \tdiagnostic"},
-                   {"word/document.xml", "word/header", "word/footer", "word/comments.xml",
-                    "properties"}},
-        FormatCase{"sensitive.odt", "odt",
+        FormatCase{
+            "sensitive.docx",
+            "docx",
+            {kNir, "EN-TETE-MARQUEUR", "PIED-MARQUEUR", "COMMENTAIRE-MARQUEUR", "\nConfidentiel\n",
+             "patient_id \tdate_naissance \tsexe \tdiagnostic"},
+            {"word/document.xml", "word/header", "word/footer", "word/comments.xml", "properties"}},
+        FormatCase{"sensitive.odt",
+                   "odt",
                    {kNir, "EN-TETE-MARQUEUR", "PIED-MARQUEUR", "COMMENTAIRE-MARQUEUR",
                     "\nConfidentiel\n", "patient_id \tdate_naissance \tsexe \tdiagnostic"},
                    {"content.xml", "styles.xml", "properties (meta.xml)"}},
-        FormatCase{"sensitive.xlsx", "xlsx",
+        FormatCase{"sensitive.xlsx",
+                   "xlsx",
                    {kRow, "patient_id\tdate_naissance", "COMMENTAIRE-MARQUEUR", "\nConfidentiel\n"},
                    {"xl/worksheets/sheet1.xml", "properties"}},
-        FormatCase{"sensitive.ods", "ods",
+        FormatCase{"sensitive.ods",
+                   "ods",
                    {"P-0001 \t12/03/1961 \tF \tinsuffisance cardiaque", "COMMENTAIRE-MARQUEUR",
                     "\nConfidentiel\n"},
                    {"content.xml", "properties (meta.xml)"}},
-        FormatCase{"sensitive.pptx", "pptx",
+        FormatCase{"sensitive.pptx",
+                   "pptx",
                    {kNir, "NOTE-MARQUEUR", "\nConfidentiel\n"},
                    {"ppt/slides/slide1.xml", "ppt/notesSlides/", "properties"}},
-        FormatCase{"sensitive.odp", "odp", {kNir, "NOTE-MARQUEUR", "\nConfidentiel\n"}, {"content.xml"}},
-        FormatCase{"sensitive.pdf", "pdf",
+        FormatCase{
+            "sensitive.odp", "odp", {kNir, "NOTE-MARQUEUR", "\nConfidentiel\n"}, {"content.xml"}},
+        FormatCase{"sensitive.pdf",
+                   "pdf",
                    {kNir, "EN-TETE-MARQUEUR", "PIED-MARQUEUR", "patient_id\tdate_naissance"},
                    {"page 1"}},
         FormatCase{"sensitive.rtf", "rtf", {kNir, "EN-TETE-MARQUEUR", "Confidentiel"}, {"text"}},
@@ -115,8 +125,10 @@ INSTANTIATE_TEST_SUITE_P(
         FormatCase{"sensitive-utf16.txt", "txt", {kNir, "Compte rendu"}, {"text"}},
         FormatCase{"sensitive-latin1.txt", "txt", {kNir, "suivie pour"}, {"text"}},
         FormatCase{"benign-latin1.txt", "txt", {"Programme du s\xC3\xA9minaire"}, {"text"}},
-        FormatCase{"benign.docx", "docx",
-                   {"EN-TETE-MARQUEUR", "COMMENTAIRE-MARQUEUR", "\nPublic\n"}, {"properties"}},
+        FormatCase{"benign.docx",
+                   "docx",
+                   {"EN-TETE-MARQUEUR", "COMMENTAIRE-MARQUEUR", "\nPublic\n"},
+                   {"properties"}},
         FormatCase{"benign.xlsx", "xlsx", {"Salle 1\t20\tprojecteur"}, {}}),
     [](const auto& info) {
       std::string name = info.param.file;
@@ -150,8 +162,8 @@ TEST(FileExtractorTest, ImagesAndUnknownBinariesHaveNoText) {
   ASSERT_EQ(image->opaque.size(), 1u);
   EXPECT_EQ(image->opaque[0].kind, OpaqueKind::Image);
   ExtractionBudget budget(config::FileLimits{});
-  auto legacy = extract_file(std::string("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8) + std::string(504, '\0'),
-                             budget);
+  auto legacy = extract_file(
+      std::string("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8) + std::string(504, '\0'), budget);
   ASSERT_TRUE(legacy);
   ASSERT_EQ(legacy->opaque.size(), 1u);
   EXPECT_EQ(legacy->opaque[0].kind, OpaqueKind::Binary);
@@ -206,7 +218,8 @@ TEST(FileExtractorTest, TruncatedAndCorruptedFilesNeverCrash) {
   }
 }
 
-// The shipped rule pack finds the sensitive sample of every format, and nothing in the benign twins.
+// The shipped rule pack finds the sensitive sample of every format, and nothing in the benign
+// twins.
 class FileFixtureScanTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -233,8 +246,8 @@ class FileFixtureScanTest : public ::testing::Test {
 };
 
 TEST_F(FileFixtureScanTest, SensitiveSamplesAreFoundBenignTwinsAreClean) {
-  for (const char* format : {"docx", "odt", "xlsx", "ods", "pptx", "odp", "pdf", "rtf", "html",
-                             "csv"}) {
+  for (const char* format :
+       {"docx", "odt", "xlsx", "ods", "pptx", "odp", "pdf", "rtf", "html", "csv"}) {
     const auto sensitive = categories(std::string("sensitive.") + format);
     EXPECT_FALSE(sensitive.empty()) << format;
     const bool blocked = sensitive.count("patient_data") || sensitive.count("confidential") ||

@@ -9,9 +9,15 @@ namespace gatekeeper::extract {
 namespace {
 
 TEST(FileTextTest, DecodesUtf16WithByteOrderMarks) {
-  const std::string little("\xFF\xFE" "N\0I\0R\0 \0\xE9\0", 12);
+  const std::string little(
+      "\xFF\xFE"
+      "N\0I\0R\0 \0\xE9\0",
+      12);
   EXPECT_EQ(decode_charset(little), "NIR \xC3\xA9");
-  const std::string big("\xFE\xFF" "\0N\0I\0R\0 \0\xE9", 12);
+  const std::string big(
+      "\xFE\xFF"
+      "\0N\0I\0R\0 \0\xE9",
+      12);
   EXPECT_EQ(decode_charset(big), "NIR \xC3\xA9");
   // A surrogate pair (U+1F600) survives.
   const std::string pair("\xFF\xFE\x3D\xD8\x00\xDE", 6);
@@ -19,7 +25,9 @@ TEST(FileTextTest, DecodesUtf16WithByteOrderMarks) {
 }
 
 TEST(FileTextTest, KeepsUtf8AndFallsBackToWindows1252) {
-  EXPECT_EQ(decode_charset("\xEF\xBB\xBF" "d\xC3\xA9j\xC3\xA0"), "d\xC3\xA9j\xC3\xA0");
+  EXPECT_EQ(decode_charset("\xEF\xBB\xBF"
+                           "d\xC3\xA9j\xC3\xA0"),
+            "d\xC3\xA9j\xC3\xA0");
   EXPECT_EQ(decode_charset("s\xE9minaire \x80 \x93"), "s\xC3\xA9minaire \xE2\x82\xAC \xE2\x80\x9C");
 }
 
@@ -36,7 +44,8 @@ TEST(FileTextTest, XmlTableRowsStayOneLine) {
       "</w:tc></w:tr><w:tr><w:tc><w:p><w:t>P-1</w:t></w:p></w:tc><w:tc><w:p><w:t>diab&#232;te"
       "</w:t></w:p></w:tc></w:tr></w:tbl><w:p><w:instrText>PAGE</w:instrText><w:t>a</w:t><w:tab/>"
       "<w:t>b</w:t></w:p></w:body>";
-  EXPECT_EQ(xml_text(xml, layout), "Intro\npatient_id \tdiagnostic \t\nP-1 \tdiab\xC3\xA8te \t\na\tb\n");
+  EXPECT_EQ(xml_text(xml, layout),
+            "Intro\npatient_id \tdiagnostic \t\nP-1 \tdiab\xC3\xA8te \t\na\tb\n");
 }
 
 TEST(FileTextTest, XmlKeepsCdataAndDropsCommentsAndDeclarations) {
@@ -60,14 +69,16 @@ TEST(FileTextTest, RtfStripsControlWordsAndDecodesEscapes) {
       "{\\info{\\title Rapport}{\\keywords Confidentiel}}"
       "{\\*\\generator Writer}\\pard Patient : J. Fictive, \\'e9t\\'e9 \\u8364\\'80 ok\\par "
       "{\\pict\\pngblip 89504e47}Fin\\tab x\\line y}";
-  EXPECT_EQ(rtf_text(rtf), "Rapport\nConfidentiel\nPatient : J. Fictive, \xC3\xA9t\xC3\xA9 \xE2\x82\xAC ok\nFin\tx\ny");
+  EXPECT_EQ(
+      rtf_text(rtf),
+      "Rapport\nConfidentiel\nPatient : J. Fictive, \xC3\xA9t\xC3\xA9 \xE2\x82\xAC ok\nFin\tx\ny");
 }
 
 TEST(FileTextTest, HostileMarkupNeverCrashes) {
   const MarkupLayout layout{{"p"}, {"tc"}, {}, {}, {"skip"}};
   for (const std::string input :
-       std::vector<std::string>{"<", "<a", "<a b=\"", "</", "<!--", "<![CDATA[", "<skip>", "&#", "&#x110000;",
-        "&#99999999999;", "<p/><p/></tc></tc>", "<?", "<!"}) {
+       std::vector<std::string>{"<", "<a", "<a b=\"", "</", "<!--", "<![CDATA[", "<skip>", "&#",
+                                "&#x110000;", "&#99999999999;", "<p/><p/></tc></tc>", "<?", "<!"}) {
     (void)xml_text(input, layout);
     (void)html_text(input);
   }

@@ -30,7 +30,8 @@ const config::Snapshot& shipped() {
     Diagnostics diagnostics;
     auto rules = detect::RuleSet::load(kSource / "rules", detect::RuleSetOptions{}, diagnostics);
     auto policy = policy::Policy::load(kSource / "config" / "policy.yaml", diagnostics);
-    auto platforms = config::PlatformRegistry::load(kSource / "config" / "platforms.yaml", diagnostics);
+    auto platforms =
+        config::PlatformRegistry::load(kSource / "config" / "platforms.yaml", diagnostics);
     for (const auto& d : diagnostics)
       if (d.severity == Diagnostic::Severity::Error) ADD_FAILURE() << d.to_string();
     if (rules) s.rules = *rules;
@@ -63,11 +64,13 @@ InspectRequest multipart(const std::string& file_name, const std::string& conten
   const std::string boundary = "----gk-test-boundary";
   std::string body = "--" + boundary +
                      "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\n" + purpose +
-                     "\r\n--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; "
-                     "filename=\"" + file_name + "\"\r\nContent-Type: " + content_type +
-                     "\r\n\r\n" + file + "\r\n--" + boundary + "--\r\n";
-  InspectRequest request = upload("api.openai.com", body,
-                                  "multipart/form-data; boundary=" + boundary);
+                     "\r\n--" + boundary +
+                     "\r\nContent-Disposition: form-data; name=\"file\"; "
+                     "filename=\"" +
+                     file_name + "\"\r\nContent-Type: " + content_type + "\r\n\r\n" + file +
+                     "\r\n--" + boundary + "--\r\n";
+  InspectRequest request =
+      upload("api.openai.com", body, "multipart/form-data; boundary=" + boundary);
   request.method = "POST";
   request.target = "/v1/files";
   return request;
@@ -78,14 +81,14 @@ InspectRequest chat_with_file(const std::string& prompt, const std::string& medi
   const json body = {
       {"model", "gpt-4o"},
       {"messages",
-       json::array({{{"role", "user"},
-                     {"content",
-                      json::array({{{"type", "text"}, {"text", prompt}},
-                                   {{"type", "file"},
-                                    {"file",
-                                     {{"filename", "piece.bin"},
-                                      {"file_data", "data:" + media + ";base64," +
-                                                        extract::base64_encode(file)}}}}})}}})}};
+       json::array(
+           {{{"role", "user"},
+             {"content", json::array({{{"type", "text"}, {"text", prompt}},
+                                      {{"type", "file"},
+                                       {"file",
+                                        {{"filename", "piece.bin"},
+                                         {"file_data", "data:" + media + ";base64," +
+                                                           extract::base64_encode(file)}}}}})}}})}};
   InspectRequest request = upload("api.openai.com", body.dump(), "application/json");
   request.method = "POST";
   request.target = "/v1/chat/completions";
@@ -146,8 +149,9 @@ TEST(InspectorFilesTest, EveryFormatSensitiveBlockedBenignPasses) {
     const InspectOutcome passed = inspect(
         shipped(), upload("content-push.googleapis.com", fixture(std::string("benign.") + format),
                           "application/octet-stream"));
-    EXPECT_EQ(passed.kind, InspectOutcome::Kind::Forward) << format << "\n" << passed.reply_body
-                                                          << passed.decision_record.dump();
+    EXPECT_EQ(passed.kind, InspectOutcome::Kind::Forward)
+        << format << "\n"
+        << passed.reply_body << passed.decision_record.dump();
   }
 }
 
@@ -179,7 +183,8 @@ TEST(InspectorFilesTest, FileNamesAreScannedButNeverLogged) {
   const InspectOutcome outcome =
       inspect(shipped(), multipart(name, "application/pdf", fixture("benign.pdf")));
   ASSERT_EQ(outcome.kind, InspectOutcome::Kind::Reply);
-  EXPECT_TRUE(has_finding(outcome.decision_record.at("files").at(0), "health_identifier", "file name"));
+  EXPECT_TRUE(
+      has_finding(outcome.decision_record.at("files").at(0), "health_identifier", "file name"));
   expect_no_user_data(outcome, "dossier");
 }
 
@@ -227,7 +232,8 @@ TEST(InspectorFilesTest, ImagesAreLoggedUnknownBinariesWarn) {
   EXPECT_EQ(image.action, policy::Action::Log);
   EXPECT_TRUE(has_finding(image.decision_record.at("files").at(0), "image_file"));
 
-  const std::string legacy_doc = std::string("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8) + std::string(1024, '\x01');
+  const std::string legacy_doc =
+      std::string("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8) + std::string(1024, '\x01');
   const InspectOutcome warned =
       inspect(shipped(), chat_with_file("Relis ce document.", "application/msword", legacy_doc));
   ASSERT_EQ(warned.kind, InspectOutcome::Kind::Reply);

@@ -34,9 +34,9 @@ class ZipBuilder {
     std::string out, directory;
     for (const Member& member : members_) {
       const std::string packed = member.deflate ? raw_deflate(member.data) : member.data;
-      std::uint32_t crc = static_cast<std::uint32_t>(
-          crc32(0L, reinterpret_cast<const Bytef*>(member.data.data()),
-                static_cast<uInt>(member.data.size())));
+      std::uint32_t crc =
+          static_cast<std::uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(member.data.data()),
+                                           static_cast<uInt>(member.data.size())));
       if (member.declared_crc != 0xFFFFFFFF) crc = member.declared_crc;
       const std::uint32_t size = member.declared_size != 0xFFFFFFFF
                                      ? member.declared_size
@@ -53,8 +53,8 @@ class ZipBuilder {
     }
     const auto directory_offset = static_cast<std::uint32_t>(out.size());
     out += directory;
-    const auto count = static_cast<std::uint16_t>(entries_override_ ? entries_override_
-                                                                    : members_.size());
+    const auto count =
+        static_cast<std::uint16_t>(entries_override_ ? entries_override_ : members_.size());
     out += u32(0x06054b50) + u16(0) + u16(0) + u16(count) + u16(count) +
            u32(static_cast<std::uint32_t>(directory.size())) + u32(directory_offset) + u16(0);
     return out;

@@ -11,7 +11,7 @@
 namespace gatekeeper::extract {
 
 struct ZipEntry {
-  std::string name;  // as stored; user data for plain archives (never logged)
+  std::string name;          // as stored; user data for plain archives (never logged)
   std::uint16_t method = 0;  // 0 stored, 8 deflate
   std::uint16_t flags = 0;
   std::uint32_t crc32 = 0;
