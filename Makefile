@@ -8,7 +8,7 @@ GATEKEEPER_ARGS ?=
 BUILD_PACKAGES := build-essential cmake ninja-build pkg-config git ca-certificates curl openssl \
   libboost1.81-dev libboost-system1.81-dev libssl-dev libre2-dev libyaml-cpp-dev nlohmann-json3-dev \
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libpq-dev \
-  libhyperscan-dev libcrypt-dev \
+  libhyperscan-dev libcrypt-dev libpoppler-cpp-dev \
   zlib1g-dev libbrotli-dev libzstd-dev
 TEST_PACKAGES := python3 python3-stdnum chromium libnss3-tools zstd brotli
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -170,14 +170,21 @@ class Sink {
     if (!node || !node->is_string() || node->get_ref<const std::string&>().empty()) return;
     out_.segments.push_back({node->get<std::string>(), at(pointer)});
   }
-  void uninspectable(std::string kind, std::string media_type) {
-    out_.uninspectable.push_back({std::move(kind), lower(media_type)});
-  }
 
  private:
   Extraction& out_;
   Location base_;
 };
+
+Uninspectable inline_file(std::string media_type, Result<std::string> decoded) {
+  Uninspectable file{"inline_file", std::move(media_type), decoded.has_value(), {}, {}, 0};
+  if (decoded) file.bytes = std::move(*decoded);
+  return file;
+}
+
+Uninspectable file_part(const MultipartPart& part, std::size_t index) {
+  return {"file_part", part.content_type, true, part.body, part.filename, index};
+}
 
 void add_decoded(Extraction& out, const std::string& decoded, Location where) {
   if (!decoded.empty()) out.segments.push_back({decoded, std::move(where)});
@@ -204,7 +211,8 @@ void data_url(Extraction& out, const std::string& url, Location where) {
     add_decoded(out, *decoded, std::move(where));
     return;
   }
-  out.uninspectable.push_back({"inline_file", media.empty() ? "text/plain" : media});
+  out.uninspectable.push_back(
+      inline_file(media.empty() ? "text/plain" : media, std::move(decoded)));
 }
 
 // Raw base64 file content (Anthropic source.data, Gemini inline_data.data).
@@ -215,7 +223,7 @@ void base64_file(Extraction& out, const std::string& data, std::string media_typ
     add_decoded(out, *decoded, std::move(where));
     return;
   }
-  out.uninspectable.push_back({"inline_file", lower(media_type)});
+  out.uninspectable.push_back(inline_file(lower(media_type), std::move(decoded)));
 }
 
 // A file field that may be a data URL, raw base64 or a link (links carry no content here).
@@ -253,7 +261,7 @@ void generic_string(Extraction& out, const std::string& value, const Location& w
         return add_decoded(out, *decoded, std::move(decoded_at));
       }
       if (auto media = sniff_file_type(*decoded); !media.empty()) {
-        out.uninspectable.push_back({"inline_file", std::string(media)});
+        out.uninspectable.push_back(inline_file(std::string(media), std::move(decoded)));
         return;
       }
     }
@@ -323,7 +331,9 @@ void openai_content(const Json& content, const JsonPointer& p, Sink& sink) {
         file_field(sink, image, pp / "image_url", "image/*");
     } else if (type == "input_audio") {
       const Json* audio = member(part, "input_audio");
-      sink.uninspectable("inline_file", "audio/" + (audio ? string_member(*audio, "format") : ""));
+      sink.out().uninspectable.push_back(
+          inline_file("audio/" + (audio ? string_member(*audio, "format") : ""),
+                      base64_decode(audio ? string_member(*audio, "data") : "")));
     } else if (type == "file") {
       const Json* file = member(part, "file");
       if (file) file_field(sink, member(*file, "file_data"), pp / "file" / "file_data", "");
@@ -345,7 +355,10 @@ void openai_content(const Json& content, const JsonPointer& p, Sink& sink) {
 void ollama_images(const Json& holder, Sink& sink) {
   const Json* images = member(holder, "images");
   if (images && images->is_array())
-    for (std::size_t i = 0; i < images->size(); ++i) sink.uninspectable("inline_file", "image/*");
+    for (const Json& image : *images)
+      sink.out().uninspectable.push_back(inline_file(
+          "image/*", image.is_string() ? base64_decode(image.get_ref<const std::string&>())
+                                       : Result<std::string>(Errc::PayloadMalformed)));
 }
 
 bool openai_chat(const Json& doc, Sink& sink) {
@@ -887,11 +900,11 @@ Extraction extract_generic(const Payload& payload) {
               !starts_with(part.filename, "base64;"))
             add_decoded(out, part.body, where);
           else
-            out.uninspectable.push_back({"file_part", part.content_type});
+            out.uninspectable.push_back(file_part(part, i));
         } else if (is_scannable_text(part.body)) {
           generic_string(out, part.body, where, 0, part.name);
         } else {
-          out.uninspectable.push_back({"file_part", part.content_type});
+          out.uninspectable.push_back(file_part(part, i));
         }
       }
       break;
@@ -899,7 +912,7 @@ Extraction extract_generic(const Payload& payload) {
       if (!payload.text.empty()) out.segments.push_back({payload.text, Location{}});
       break;
     case PayloadKind::Binary:
-      out.uninspectable.push_back({"binary_body", payload.media_type});
+      out.uninspectable.push_back({"binary_body", payload.media_type, true, payload.text, {}, 0});
       break;
   }
   return out;

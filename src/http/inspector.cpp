@@ -14,6 +14,8 @@
 #include "gatekeeper/detect/scanner.hpp"
 #include "gatekeeper/http/content_coding.hpp"
 #include "gatekeeper/extract/extractor.hpp"
+#include "gatekeeper/extract/file_extractor.hpp"
+#include "gatekeeper/extract/file_limits.hpp"
 #include "gatekeeper/http/local_reply.hpp"
 
 namespace gatekeeper::http {
@@ -90,7 +92,43 @@ struct ScannedSegment {
   std::optional<std::string> justification;  // present when the segment started with the prefix
   detect::Findings findings;
   std::vector<policy::Action> actions;  // parallel to findings
+  // Text from an attached file (or a file's name, or a finding for a file without text): it cannot
+  // be rewritten, so a redact-level finding here blocks the request.
+  bool in_file = false;
+  std::size_t file = 0;     // index into the request's files
+  std::string file_where;   // structural place in the file ("page 3"), never a name
 };
+
+// Categories for what a file is rather than what it says (config/policy.yaml).
+constexpr const char* kImageCategory = "image_file";
+constexpr const char* kBinaryCategory = "unknown_binary";
+constexpr const char* kMedicalImageCategory = "patient_data";  // DICOM carries patient attributes
+
+detect::Finding opaque_finding(const extract::OpaqueContent& opaque) {
+  detect::Finding finding;
+  switch (opaque.kind) {
+    case extract::OpaqueKind::Image:
+      finding.rule_id = "file_image";
+      finding.category = kImageCategory;
+      finding.severity = detect::Severity::Low;
+      break;
+    case extract::OpaqueKind::MedicalImage:
+      finding.rule_id = "file_dicom";
+      finding.category = kMedicalImageCategory;
+      finding.severity = detect::Severity::Critical;
+      break;
+    case extract::OpaqueKind::Binary:
+      finding.rule_id = "file_unknown_binary";
+      finding.category = kBinaryCategory;
+      finding.severity = detect::Severity::Medium;
+      break;
+  }
+  finding.rule_version = "1";
+  finding.pattern = "file_type";
+  finding.score = 1.0;
+  finding.validated = true;  // from the file's own structure, not a guess
+  return finding;
+}
 
 class Inspection {
  public:
@@ -145,6 +183,9 @@ class Inspection {
   nlohmann::json describe_match(const ScannedSegment& scanned, const detect::Finding& finding,
                                 std::string* hmac) const;
   static json user_field(const config::Settings& settings, const InspectRequest& request);
+  std::optional<InspectOutcome> extract_files(extract::Extraction& extraction,
+                                              std::vector<ScannedSegment>& file_segments);
+  void record_file_findings(const std::vector<ScannedSegment>& segments);
 
   const config::Snapshot& snapshot_;
   const InspectRequest& request_;
@@ -346,6 +387,7 @@ InspectOutcome Inspection::forward(extract::Payload& payload, std::vector<Scanne
   bool modified = false;
   policy::Redactor redactor;  // one per request: the same value gets the same placeholder
   for (auto& scanned : segments) {
+    if (scanned.in_file) continue;  // files are never rewritten (a redaction there blocks)
     const bool redacts = redact && std::find(scanned.actions.begin(), scanned.actions.end(),
                                              policy::Action::Redact) != scanned.actions.end();
     if (!redacts && !scanned.justification) continue;
@@ -393,6 +435,76 @@ InspectOutcome Inspection::forward(extract::Payload& payload, std::vector<Scanne
   return outcome;
 }
 
+// Extracts the text of every file of the request (multipart file parts, binary bodies, inline
+// base64 files). Files whose bytes are not available stay in extraction.uninspectable. Returns a
+// blocking reply when a file is malformed or crosses a limit of settings.files.
+std::optional<InspectOutcome> Inspection::extract_files(
+    extract::Extraction& extraction, std::vector<ScannedSegment>& file_segments) {
+  extract::ExtractionBudget budget(snapshot_.settings.files);
+  std::vector<extract::Uninspectable> unreadable;
+  json files = json::array();
+  for (auto& item : extraction.uninspectable) {
+    if (!item.has_bytes) {
+      unreadable.push_back(std::move(item));
+      continue;
+    }
+    const std::size_t index = files.size();
+    json file = {{"index", index},
+                 {"kind", item.kind},
+                 {"declared_media_type", item.media_type},
+                 {"bytes", item.bytes.size()}};
+    if (item.kind == "file_part") file["part"] = item.index;
+    auto extracted = extract::extract_file(item.bytes, budget, item.media_type);
+    if (!extracted) {
+      const bool limit = extracted.error() == Errc::ExtractionLimit;
+      const Errc error = limit ? Errc::ExtractionLimit : Errc::FileMalformed;
+      file["error"] = errc_name(error);
+      files.push_back(std::move(file));
+      record_["files"] = std::move(files);
+      const std::string what = "fichier " + std::to_string(index + 1);
+      const std::string what_en = "file " + std::to_string(index + 1);
+      return fail(ReplyReason::Failure, error,
+                  what + (limit ? ", limite atteinte : " : ", illisible : ") + budget.problem_fr(),
+                  what_en + (limit ? ", limit reached: " : ", unreadable: ") + budget.problem_en());
+    }
+    file["format"] = extracted->format;
+    file["media_type"] = extracted->media_type;
+    file["texts"] = extracted->texts.size();
+    files.push_back(std::move(file));
+    auto in_file = [&](std::string text, std::string where) -> ScannedSegment& {
+      ScannedSegment& scanned = file_segments.emplace_back();
+      scanned.segment.text = std::move(text);
+      scanned.in_file = true;
+      scanned.file = index;
+      scanned.file_where = std::move(where);
+      return scanned;
+    };
+    for (auto& text : extracted->texts) in_file(std::move(text.text), std::move(text.where));
+    for (const auto& opaque : extracted->opaque)
+      in_file({}, opaque.where + " (" + opaque.format + ")").findings = {opaque_finding(opaque)};
+    // File names are user data ("dossier_DUPONT_Jean.docx"): scanned like the rest, never logged.
+    if (!item.file_name.empty()) in_file(std::move(item.file_name), "file name");
+  }
+  extraction.uninspectable = std::move(unreadable);
+  if (!files.empty()) record_["files"] = std::move(files);
+  return std::nullopt;
+}
+
+// Which file and where each file finding was (rule, category, place); never the value.
+void Inspection::record_file_findings(const std::vector<ScannedSegment>& segments) {
+  if (!record_.contains("files")) return;
+  json& files = record_["files"];
+  for (const auto& scanned : segments) {
+    if (!scanned.in_file || scanned.file >= files.size()) continue;
+    json& file = files[scanned.file];
+    if (!file.contains("findings")) file["findings"] = json::array();
+    for (const auto& finding : scanned.findings)
+      file["findings"].push_back({{"rule", finding.rule_id},
+                                  {"category", finding.category},
+                                  {"where", scanned.file_where}});
+  }
+}
+
 InspectOutcome Inspection::run() {
   if (!snapshot_.rules || !snapshot_.policy)
     return fail(ReplyReason::Failure, Errc::ScanFailed, "règles ou politique non chargées",
@@ -421,6 +533,14 @@ InspectOutcome Inspection::run() {
           ? endpoint_  // keep the reply shape of the platform's endpoint
           : extraction.endpoint;
   record_["endpoint"] = std::string(extract::to_string(extraction.endpoint));
+  if (upload_host_ && payload->kind == extract::PayloadKind::Text) {
+    // A storage host receives files: a text body there is a file (RTF, HTML, CSV...), read as one.
+    extraction.segments.clear();
+    extraction.uninspectable.push_back(
+        {"upload_body", payload->media_type, true, payload->text, {}, 0});
+  }
+  std::vector<ScannedSegment> file_segments;
+  if (auto refused = extract_files(extraction, file_segments)) return std::move(*refused);
   if (!extraction.uninspectable.empty()) {
     json items = json::array();
     for (const auto& item : extraction.uninspectable)
@@ -434,10 +554,21 @@ InspectOutcome Inspection::run() {
   std::size_t bytes = 0;
   detect::Findings all_findings;
   double scan_seconds = 0;  // one histogram observation per request, all segments together
+  std::vector<ScannedSegment> pending;
+  pending.reserve(extraction.segments.size() + file_segments.size());
   for (auto& segment : extraction.segments) {
-    ScannedSegment scanned{std::move(segment), std::nullopt, {}, {}};
+    ScannedSegment& scanned = pending.emplace_back();
+    scanned.segment = std::move(segment);
     scanned.justification = strip_justification(scanned.segment.text, prefix);
+  }
+  for (auto& scanned : file_segments) pending.push_back(std::move(scanned));
+  for (auto& scanned : pending) {
     bytes += scanned.segment.text.size();
+    if (scanned.segment.text.empty()) {  // a file without text: its findings are already set
+      all_findings.insert(all_findings.end(), scanned.findings.begin(), scanned.findings.end());
+      segments.push_back(std::move(scanned));
+      continue;
+    }
     const auto scan_started = std::chrono::steady_clock::now();
     auto findings = detect::scan(*snapshot_.rules, scanned.segment.text);
     scan_seconds +=
@@ -468,11 +599,22 @@ InspectOutcome Inspection::run() {
                                     : policy::Action::Block);
   }
   record_findings(segments, decision);
+  record_file_findings(segments);
   record_justification(segments);
+
+  // A file cannot be rewritten: a value that would be redacted in it blocks the request.
+  std::vector<std::string> file_redact_categories;
+  for (const auto& scanned : segments)
+    for (std::size_t i = 0; i < scanned.findings.size(); ++i)
+      if (scanned.in_file && scanned.actions[i] == policy::Action::Redact &&
+          std::find(file_redact_categories.begin(), file_redact_categories.end(),
+                    scanned.findings[i].category) == file_redact_categories.end())
+        file_redact_categories.push_back(scanned.findings[i].category);
 
   // Content that cannot be inspected blocks like a finding would, unless monitoring.
   policy::Action would_action = decision.would_action;
-  if (!extraction.uninspectable.empty()) would_action = policy::Action::Block;
+  if (!extraction.uninspectable.empty() || !file_redact_categories.empty())
+    would_action = policy::Action::Block;
   if (monitor_)
     return forward(*payload, segments, /*redact=*/false, policy::Action::Log, would_action);
 
@@ -506,6 +648,30 @@ InspectOutcome Inspection::run() {
     return reply(std::move(content), policy::Action::Block, policy::Action::Block);
   }
 
+  if (!file_redact_categories.empty() && decision.would_action != policy::Action::Block) {
+    ReplyContent content = content_for(ReplyReason::Blocked);
+    for (const auto& category : file_redact_categories) {
+      CategoryNotice notice;
+      notice.id = category;
+      if (const auto* message = snapshot_.policy->message_for(category)) {
+        notice.label_fr = message->label_fr;
+        notice.label_en = message->label_en;
+        notice.reason_fr = message->reason_fr;
+        notice.reason_en = message->reason_en;
+      }
+      notice.alternative_fr =
+          "Ces valeurs sont dans un fichier joint, et les fichiers ne sont pas modifiés par le "
+          "proxy : retirez-les du fichier avant de l'envoyer, ou utilisez le service d'IA interne "
+          "de l'Inserm.";
+      notice.alternative_en =
+          "These values are in an attached file, and the proxy does not modify files: remove "
+          "them from the file before sending it, or use the institute's internal AI service.";
+      content.categories.push_back(std::move(notice));
+    }
+    record_["file_redaction_blocked"] = true;
+    return reply(std::move(content), policy::Action::Block, policy::Action::Block);
+  }
+
   switch (decision.would_action) {
     case policy::Action::Block: {
       ReplyContent content = content_for(ReplyReason::Blocked);
@@ -513,12 +679,18 @@ InspectOutcome Inspection::run() {
       return reply(std::move(content), policy::Action::Block, policy::Action::Block);
     }
     case policy::Action::Warn: {
-      // Each finding that warns must sit in a segment the user justified.
+      // Each finding that warns must sit in a segment the user justified. A file cannot carry a
+      // justification: the message sent with it can (any justified segment of the request).
+      const bool message_justified =
+          std::any_of(segments.begin(), segments.end(), [](const ScannedSegment& scanned) {
+            return scanned.justification && !scanned.justification->empty();
+          });
       bool justified = true;
       for (const auto& scanned : segments)
         for (auto action : scanned.actions)
           if (action == policy::Action::Warn &&
-              (!scanned.justification || scanned.justification->empty()))
+              (scanned.in_file ? !message_justified
+                               : (!scanned.justification || scanned.justification->empty())))
             justified = false;
       if (!justified) {
         ReplyContent content = content_for(ReplyReason::NeedsJustification);

@@ -15,12 +15,13 @@ namespace {
 
 constexpr int kPolicyVersion = 1;
 
-// Categories the shipped rule pack emits. A policy may list others (custom rules), but a name
-// outside this list is more often a typo, so it gets a warning.
+// Categories the shipped rule pack emits, and those the inspector reports for attached files that
+// have no text (docs/files.md). A policy may list others (custom rules), but a name outside this
+// list is more often a typo, so it gets a warning.
 constexpr std::string_view kKnownCategories[] = {
     "health_identifier", "nominative_health",     "patient_data", "unpublished_research",
     "confidential",      "intellectual_property", "evaluation",   "secret",
-    "personal_data"};
+    "personal_data",     "image_file",            "unknown_binary"};
 
 constexpr Tier kTiers[] = {Tier::Internal, Tier::Sovereign, Tier::External};
 

@@ -127,6 +127,9 @@ TEST(ExtractorTest, InlinePdfIsUninspectable) {
   ASSERT_EQ(x.uninspectable.size(), 1u);
   EXPECT_EQ(x.uninspectable[0].kind, "inline_file");
   EXPECT_EQ(x.uninspectable[0].media_type, "application/pdf");
+  // The decoded bytes travel with it, for the file extractor.
+  EXPECT_TRUE(x.uninspectable[0].has_bytes);
+  EXPECT_EQ(x.uninspectable[0].bytes.substr(0, 5), "%PDF-");
 }
 
 TEST(ExtractorTest, InlineImagesAndAudioAreUninspectable) {
@@ -342,6 +345,9 @@ TEST(ExtractorTest, GenericMultipartScansTextPartsAndRefusesFiles) {
   ASSERT_EQ(x.uninspectable.size(), 1u);
   EXPECT_EQ(x.uninspectable[0].kind, "file_part");
   EXPECT_EQ(x.uninspectable[0].media_type, "application/pdf");
+  EXPECT_EQ(x.uninspectable[0].bytes, "%PDF-1.4");
+  EXPECT_EQ(x.uninspectable[0].file_name, "a.pdf");
+  EXPECT_EQ(x.uninspectable[0].index, 2u);
   // Redact the JSON part and the text file, keep the PDF part byte for byte.
   Payload edited = *payload;
   ASSERT_TRUE(write_text(edited, x.segments[0].where, "[R]").has_value());

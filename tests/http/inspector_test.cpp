@@ -398,7 +398,8 @@ TEST(InspectorTest, MalformedJsonIsBlocked) {
   EXPECT_EQ(outcome.decision_record["error"], "payload_malformed");
 }
 
-TEST(InspectorTest, InlinePdfIsBlockedUntilFilesAreInspected) {
+// A truncated PDF inline: read, found unreadable, blocked with what was wrong (never passed).
+TEST(InspectorTest, InlineBrokenPdfIsBlocked) {
   InspectRequest request = openai_request("x");
   request.body =
       R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"Résume"},)"
@@ -406,8 +407,9 @@ TEST(InspectorTest, InlinePdfIsBlockedUntilFilesAreInspected) {
   const InspectOutcome outcome = inspect(enforce_snapshot(), request);
   ASSERT_EQ(outcome.kind, InspectOutcome::Kind::Reply);
   EXPECT_EQ(outcome.action, policy::Action::Block);
-  EXPECT_EQ(outcome.decision_record["uninspectable"][0]["media_type"], "application/pdf");
-  EXPECT_NE(outcome.reply_body.find("application/pdf"), std::string::npos);
+  EXPECT_EQ(outcome.decision_record["files"][0]["declared_media_type"], "application/pdf");
+  EXPECT_EQ(outcome.decision_record["error"], errc_name(Errc::FileMalformed));
+  EXPECT_NE(outcome.reply_body.find("PDF"), std::string::npos);
   EXPECT_EQ(outcome.decision_record.dump().find("a.pdf"), std::string::npos);
 }
 

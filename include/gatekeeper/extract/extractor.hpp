@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,11 +15,16 @@ struct Segment {
   Location where;
 };
 
-// Content that travels with the request but cannot be inspected as text: inline base64 files that
-// are not text, binary bodies, file parts of a multipart body. The inspector fails closed on them.
+// A file that travels with the request and cannot be scanned as plain text: inline base64 files
+// that are not text, binary bodies, file parts of a multipart body. The inspector extracts their
+// text (extract/file_extractor.hpp) and fails closed on those whose bytes are not available.
 struct Uninspectable {
-  std::string kind;        // "inline_file", "file_part", "encoded_data", "binary_body"
-  std::string media_type;  // e.g. "application/pdf"; empty when unknown. Never a file name.
+  std::string kind;        // "inline_file", "file_part", "binary_body"
+  std::string media_type;  // declared, e.g. "application/pdf"; empty when unknown. Never a name.
+  bool has_bytes = false;  // false: the content could not be decoded (the request is blocked)
+  std::string bytes;       // the file's bytes, decoded
+  std::string file_name;   // multipart filename: user data, scanned but never logged
+  std::size_t index = 0;   // multipart part index (file_part); 0 otherwise
 };
 
 // The request formats the extractor knows, selected by the platform adapter and the path.

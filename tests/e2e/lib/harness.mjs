@@ -41,11 +41,12 @@ async function waitForHealth(port, child, log) {
 // Hosts of the shipped platforms.yaml that the tests route to the fake platform.
 export const AI_HOSTS = ['api.openai.com', 'api.anthropic.com', 'chatgpt.com'];
 
-export async function startEnvironment({ extraArgs = [] } = {}) {
+// extraHosts: more host names served by the fake platform (e.g. a platform's storage host).
+export async function startEnvironment({ extraArgs = [], extraHosts = [] } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatekeeper-e2e-'));
   const publicCa = makeCa(dir, 'public');
   const rogueCa = makeCa(dir, 'rogue');
-  const platformCert = makeServerCert(dir, 'platform', publicCa, [...AI_HOSTS, 'tunnel.example.test', 'localhost']);
+  const platformCert = makeServerCert(dir, 'platform', publicCa, [...AI_HOSTS, ...extraHosts, 'tunnel.example.test', 'localhost']);
   const rogueCert = makeServerCert(dir, 'rogue-platform', rogueCa, ['api.mistral.ai']);
 
   const platform = await new FakePlatform(platformCert).start();
@@ -56,7 +57,7 @@ export async function startEnvironment({ extraArgs = [] } = {}) {
 
   const args = ['run', '--listen', `127.0.0.1:${proxyPort}`, '--admin-listen', `127.0.0.1:${adminPort}`,
     '--data-dir', dataDir, '--upstream-ca', publicCa.cert,
-    ...AI_HOSTS.flatMap((h) => ['--connect-to', `${h}:443:127.0.0.1:${platform.port}`]),
+    ...[...AI_HOSTS, ...extraHosts].flatMap((h) => ['--connect-to', `${h}:443:127.0.0.1:${platform.port}`]),
     '--connect-to', `tunnel.example.test:443:127.0.0.1:${platform.port}`,
     '--connect-to', `api.mistral.ai:443:127.0.0.1:${roguePlatform.port}`,
     ...extraArgs];
