@@ -308,7 +308,7 @@ awaitable<void> sse_run(Client& client, std::vector<double>& first, std::vector<
       bhttp::response_parser<bhttp::string_body> parser;
       std::vector<Clock::time_point> arrivals;
       std::string partial;
-      parser.on_chunk_body([&](std::uint64_t, std::string_view data, beast::error_code&) {
+      auto on_body = [&](std::uint64_t, std::string_view data, beast::error_code&) {
         const auto now = Clock::now();
         partial.append(data);
         // One arrival per complete event ("\n\n"), whatever the re-chunking on the way.
@@ -318,7 +318,8 @@ awaitable<void> sse_run(Client& client, std::vector<double>& first, std::vector<
           partial.erase(0, end + 2);
         }
         return data.size();
-      });
+      };
+      parser.on_chunk_body(on_body);
       while (!parser.is_done()) co_await bhttp::async_read_some(*stream, buffer, parser, use_awaitable);
       tally.add(wl::PromptKind::Benign, parser.get().result_int(), false);
       if (arrivals.empty()) {
