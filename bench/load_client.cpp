@@ -171,7 +171,9 @@ class Client {
 
   bhttp::request<bhttp::string_body> request(const std::string& host, std::string body) const {
     bhttp::request<bhttp::string_body> request{bhttp::verb::post, options_.path, 11};
-    request.set(bhttp::field::host, host);
+    // With the port: Squid builds the bumped request's URL from Host.
+    request.set(bhttp::field::host,
+                options_.target_port == "443" ? host : host + ":" + options_.target_port);
     request.set(bhttp::field::content_type, "application/json");
     request.set(bhttp::field::authorization, "Bearer sk-bench-not-a-real-key");
     request.body() = std::move(body);
