@@ -1,9 +1,10 @@
 #pragma once
 // Prompts shared by the side-by-side workload tools (bench/ai_upstream.cpp, bench/load_client.cpp):
 // 4 KB chat-completions bodies, mostly benign, some carrying a value the shipped policy redacts
-// (a NIR with its context: health_identifier -> redact) or blocks (a confidentiality stamp:
-// confidential -> block). The upstream reports whether it saw a sensitive value, so the client can
-// tell a redacted request from one that leaked. The values are synthetic (valid NIR key, no person).
+// (a cloud access key: secret -> redact) or blocks (a confidentiality stamp: confidential ->
+// block). The upstream reports whether it saw a sensitive value, so the client can tell a
+// redacted request from one that leaked. The key is made up. (A NIR is not used: next to this
+// research prose it makes a research participant identifiable, which the policy blocks.)
 
 #include <array>
 #include <cstddef>
@@ -17,12 +18,12 @@ enum class PromptKind { Benign, Redacted, Blocked };
 // Every `kSensitiveEvery`-th request carries a redacted value, the next one a blocked document.
 inline constexpr std::size_t kSensitiveEvery = 10;
 
-inline constexpr std::string_view kRedactedValue = "2 55 08 14 168 025 38";
+inline constexpr std::string_view kRedactedValue = "AKIAZ7Q4N2XK5RMV3TLB";
 inline constexpr std::string_view kBlockedValue = "STRICTEMENT CONFIDENTIEL";
 
-// What the upstream looks for: the redacted value in any spacing, and the stamp.
-inline constexpr std::array<std::string_view, 3> kSensitiveMarkers = {
-    "2 55 08 14 168 025 38", "255081416802538", "STRICTEMENT CONFIDENTIEL"};
+// What the upstream looks for.
+inline constexpr std::array<std::string_view, 2> kSensitiveMarkers = {kRedactedValue,
+                                                                      kBlockedValue};
 
 inline PromptKind prompt_kind(std::size_t request_index) {
   const std::size_t slot = request_index % kSensitiveEvery;
@@ -56,9 +57,9 @@ inline std::string prompt_text(PromptKind kind, std::size_t size, std::size_t se
   std::size_t i = seed;
   while (text.size() < size / 2) text += kBenignSentences[i++ % kBenignSentences.size()];
   if (kind == PromptKind::Redacted) {
-    text += "Peux-tu vérifier le numéro de sécurité sociale de l'assuré : ";
+    text += "Debug this: aws_access_key_id = ";
     text += kRedactedValue;
-    text += " ? ";
+    text += " ";
   }
   while (text.size() < size) text += kBenignSentences[i++ % kBenignSentences.size()];
   // Cut on a space so that no UTF-8 sequence is split.
