@@ -37,8 +37,6 @@ bool configure_server_context(SSL_CTX* ctx) {
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_alpn_select_cb(ctx, select_http11, nullptr);
-  // An idle kept-alive connection gives its ~34 KB of record buffers back until its next record.
-  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   return SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1 &&
          SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof(kSessionIdContext) - 1) ==
              1;

@@ -12,8 +12,6 @@ Result<SslCtxPtr> make_upstream_context(const std::optional<std::filesystem::pat
     return detail::tls_failure("upstream client context");
   }
   SSL_CTX_set_options(ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
-  // Idle kept-alive upstream connections give their record buffers back (see the server side).
-  SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
   // The system store (honours SSL_CERT_FILE / SSL_CERT_DIR like every OpenSSL client).
   if (SSL_CTX_set_default_verify_paths(ctx.get()) != 1) {
     return detail::tls_failure("system trust store");
