@@ -236,9 +236,10 @@ awaitable<void> worker(Client& client, int worker_index, Clock::time_point start
     const std::size_t index = static_cast<std::size_t>(k * options.connections + worker_index);
     Clock::time_point scheduled = Clock::now();
     if (rate > 0) {
-      scheduled = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
-                              (static_cast<double>(k) + worker_index / double(options.connections)) *
-                              interval));
+      const double slot =
+          static_cast<double>(k) + worker_index / static_cast<double>(options.connections);
+      scheduled = start + std::chrono::duration_cast<Clock::duration>(
+                              std::chrono::duration<double>(slot * interval));
       if (scheduled >= end) break;
       if (scheduled > Clock::now()) {
         timer.expires_at(scheduled);
@@ -322,7 +323,9 @@ awaitable<void> sse_run(Client& client, std::vector<double>& first, std::vector<
         return data.size();
       };
       parser.on_chunk_body(on_body);
-      while (!parser.is_done()) co_await bhttp::async_read_some(*stream, buffer, parser, use_awaitable);
+      while (!parser.is_done()) {
+        co_await bhttp::async_read_some(*stream, buffer, parser, use_awaitable);
+      }
       tally.add(wl::PromptKind::Benign, parser.get().result_int(), false);
       if (arrivals.empty()) {
         tally.error("no event in the stream");
