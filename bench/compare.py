@@ -472,8 +472,11 @@ def render(meta, results, configs):
         verdict = "–" if ok is None else ("yes" if ok else "no")
         lines.append(f"| {label} | {measured} | {verdict} |")
     p99 = added("gatekeeper", "p99_us") if "gatekeeper" in results else None
-    target("Added p99 ≤ 2 ms (4 KB prompts)", f"{fmt(p99, 2)} ms",
-           None if p99 is None else p99 <= 2)
+    # A negative difference means the tails are noise (scheduling), not a proxy that saves time.
+    target("Added p99 ≤ 2 ms (4 KB prompts)",
+           f"{fmt(p99, 2)} ms (p99 {fmt(ms(get(results, 'gatekeeper', 'rate', 'p99_us')), 2)} "
+           f"vs {fmt(ms(get(results, 'direct', 'rate', 'p99_us')), 2)} direct)",
+           None if p99 is None or p99 < 0 else p99 <= 2)
     first = get(results, "gatekeeper", "sse", "first_event", "p50_us")
     first_base = get(results, "direct", "sse", "first_event", "p50_us")
     first_added = None if first is None or first_base is None else ms(first - first_base)
