@@ -11,9 +11,11 @@ BUILD_PACKAGES := build-essential cmake ninja-build pkg-config git ca-certificat
   libhyperscan-dev libcrypt-dev libpoppler-cpp-dev \
   zlib1g-dev libbrotli-dev libzstd-dev
 TEST_PACKAGES := python3 python3-stdnum chromium libnss3-tools zstd brotli
+BENCH_PACKAGES := mitmproxy squid-openssl python3-yaml openssl
+BENCH_BUILD_DIR ?= build-rel
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test-deps apt-install e2e-deps build test run bench clean
+.PHONY: all deps test-deps apt-install e2e-deps build test run bench bench-components clean
 all: build
 
 deps:
@@ -44,8 +46,18 @@ test: build e2e-deps
 run: build
 	@$(BUILD_DIR)/gatekeeper run $(GATEKEEPER_ARGS)
 
-bench: build
+# Side-by-side comparison with mitmproxy and Squid ssl-bump (about 10 minutes): installs the peers,
+# builds Release in $(BENCH_BUILD_DIR) and rewrites the generated section of docs/benchmarks.md.
+# BENCH_ARGS passes options to bench/compare.py (e.g. BENCH_ARGS="--configs direct,gatekeeper").
+bench: deps
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(BENCH_PACKAGES)"
+	@cmake -S . -B $(BENCH_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DGATEKEEPER_BUILD_TESTS=OFF >/dev/null
+	@cmake --build $(BENCH_BUILD_DIR) -j $(JOBS) --target gatekeeper ai_upstream load_client scanner_bench tls_bench
+	@/usr/bin/python3 bench/compare.py --build-dir $(BENCH_BUILD_DIR) $(BENCH_ARGS)
+
+# Every Google Benchmark program of bench/, one after the other.
+bench-components: build
 	@for b in $(BUILD_DIR)/bench/*_bench; do echo "== $$b"; $$b; done
 
 clean:
-	@rm -rf $(BUILD_DIR)
+	@rm -rf $(BUILD_DIR) $(BENCH_BUILD_DIR)

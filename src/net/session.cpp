@@ -1002,7 +1002,12 @@ class HttpSession : public StopListener,
     body.size = request_chunk_.size() - body.size;
     body.data = request_chunk_.data();
     body.more = !stream_parser_->is_done();
-    if (body.size == 0 && body.more) return relay_request_step();
+    if (body.size == 0) {
+      if (body.more) return relay_request_step();
+      // Only the last chunk arrived: no buffer at all, or the serializer would frame an empty
+      // chunk ("0\r\n\r\n") before the last one and the peer would read a stray message.
+      body.data = nullptr;
+    }
     write_request_chunk();
   }
 
@@ -1119,8 +1124,14 @@ class HttpSession : public StopListener,
     body.size = response_chunk_.size() - body.size;
     body.data = response_chunk_.data();
     body.more = !response_parser_->is_done();
-    // Only framing arrived (e.g. a chunk header): an empty write would end a chunked message.
-    if (body.size == 0 && body.more) return relay_response_step();
+    if (body.size == 0) {
+      // Only framing arrived (e.g. a chunk header): an empty write would end a chunked message.
+      if (body.more) return relay_response_step();
+      // Only the last chunk arrived (typical of SSE: "0\r\n\r\n" after the last event): an
+      // empty buffer would be framed as a chunk of its own, i.e. a second last chunk, which the
+      // client would read as the start of its next response.
+      body.data = nullptr;
+    }
     write_response_chunk();
   }
 

@@ -640,5 +640,48 @@ TEST(ProxyInterceptTest, ServerSentEventsReachTheClientIncrementally) {
   EXPECT_FALSE(upstream_had_to_give_up.load());
 }
 
+// The upstream's last chunk often arrives on its own after the last event. It must reach the
+// client once: a second "0\r\n\r\n" would be read as the start of the next response on the
+// kept-alive connection.
+TEST(ProxyInterceptTest, AStreamEndingInItsOwnSegmentLeavesTheConnectionUsable) {
+  InterceptSetup setup;
+  auto leaf = test::make_certificate("api.openai.com", &setup.upstream_ca);
+  test::Upstream upstream(
+      [&](test::UpstreamExchange& exchange) {
+        if (exchange.request.body().find("stream") == std::string::npos) {
+          return test::reply_text(exchange, "second answer");
+        }
+        exchange.write(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n");
+        exchange.write("e\r\ndata: [DONE]\n\n\r\n");
+        // A separate segment, as a streaming server sends it (not a timing assertion).
+        std::this_thread::sleep_for(100ms);
+        exchange.write("0\r\n\r\n");
+      },
+      test::make_server_context(leaf, setup.upstream_ca));
+  test::RunningProxy proxy(setup.snapshot(upstream.port()), setup.context());
+  InterceptedClient client(proxy, *setup.proxy_ca);
+  ASSERT_TRUE(client.ready());
+
+  beast::flat_buffer buffer;
+  for (const std::string body : {R"({"stream":true,"messages":[]})", R"({"messages":[]})"}) {
+    bhttp::request<bhttp::string_body> request{bhttp::verb::post, "/v1/chat/completions", 11};
+    request.set(bhttp::field::host, "api.openai.com");
+    request.body() = body;
+    request.prepare_payload();
+    bhttp::write(client.stream(), request);
+    bhttp::response<bhttp::string_body> response;
+    boost::system::error_code ec;
+    bhttp::read(client.stream(), buffer, response, ec);
+    ASSERT_FALSE(ec) << "reply to " << body << ": " << ec.message();
+    EXPECT_EQ(response.result_int(), 200);
+    EXPECT_NE(response.body().find(body.find("stream") != std::string::npos ? "[DONE]"
+                                                                            : "second answer"),
+              std::string::npos)
+        << response.body();
+  }
+}
+
 }  // namespace
 }  // namespace gatekeeper::net
