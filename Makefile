@@ -9,7 +9,7 @@ BUILD_PACKAGES := build-essential cmake ninja-build pkg-config git ca-certificat
   libboost1.81-dev libboost-system1.81-dev libssl-dev libre2-dev libyaml-cpp-dev nlohmann-json3-dev \
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libpq-dev \
   libhyperscan-dev libcrypt-dev
-TEST_PACKAGES := python3 python3-stdnum chromium libnss3-tools
+TEST_PACKAGES := python3 python3-stdnum chromium libnss3-tools postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps test-deps apt-install e2e-deps build test run bench clean

@@ -12,7 +12,6 @@ namespace gatekeeper::admin {
 namespace {
 
 constexpr const char* kSpoolFileName = "audit-spool.jsonl";
-constexpr const char* kSqliteFileName = "audit.db";
 constexpr std::size_t kBatchSize = 256;
 
 std::string host_name() {
@@ -33,55 +32,33 @@ bool is_request_event(std::string_view event) {
 
 }  // namespace
 
-std::string audit_time(std::chrono::system_clock::time_point time) {
-  const auto since_epoch = time.time_since_epoch();
-  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
-  const auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch - seconds).count();
-  const std::time_t t = static_cast<std::time_t>(seconds.count());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[40];
-  const std::size_t length = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buffer + length, sizeof buffer - length, ".%03dZ", static_cast<int>(millis));
-  return buffer;
-}
-
 audit::Record record_from_decision(const nlohmann::json& decision,
                                    const audit::Pseudonymizer* pseudonymizer, bool name_users) {
+  nlohmann::json body = decision.is_object() ? decision : nlohmann::json{{"value", decision}};
+  // The session's events carry {"client": {"ip", "user"}}: flattened to the inspector's shape
+  // so that the indexed user column says what the hashed body says.
+  if (auto client = body.find("client"); client != body.end() && client->is_object()) {
+    const nlohmann::json nested = *client;
+    body["client"] = nested.value("ip", std::string());
+    if (!body.contains("user")) body["user"] = nested.value("user", std::string());
+  }
+  if (auto user = body.find("user"); user != body.end() && user->is_string() &&
+                                     !user->get_ref<const std::string&>().empty() && !name_users &&
+                                     pseudonymizer) {
+    *user = pseudonymizer->user_pseudonym(user->get_ref<const std::string&>());
+  }
+  const std::string event = string_field(body, "event");
   audit::Record record;
-  record.time = audit_time(std::chrono::system_clock::now());
-  record.body = decision.is_object() ? decision : nlohmann::json{{"value", decision}};
-  const std::string event = string_field(record.body, "event");
-  record.kind = is_request_event(event) ? audit::RecordKind::Request : audit::RecordKind::Admin;
-  record.reference = string_field(record.body, "reference");
-  record.platform = string_field(record.body, "platform");
-  record.action = string_field(record.body, "action");
-  if (record.kind == audit::RecordKind::Request && record.action.empty()) record.action = "block";
-
-  // The user as the proxy saw it (top level from the inspector, under "client" from the
-  // session), replaced by its keyed pseudonym unless the configuration names users.
-  nlohmann::json* user = nullptr;
-  if (auto it = record.body.find("user"); it != record.body.end() && it->is_string()) {
-    user = &*it;
-  } else if (auto client = record.body.find("client");
-             client != record.body.end() && client->is_object()) {
-    if (auto nested = client->find("user"); nested != client->end() && nested->is_string())
-      user = &*nested;
+  if (is_request_event(event)) {
+    // Refusals decided by the session (denied platform, unverifiable upstream) are blocks.
+    if (!body.contains("action") || !body["action"].is_string()) body["action"] = "block";
+    record = audit::make_request_record(std::move(body));
+  } else {
+    body.erase("event");
+    record = audit::make_admin_record(event, body);
   }
-  if (user && !user->get_ref<const std::string&>().empty()) {
-    if (!name_users && pseudonymizer)
-      *user = pseudonymizer->user_pseudonym(user->get_ref<const std::string&>());
-    record.user = user->get<std::string>();
-  }
-  if (auto categories = record.body.find("categories");
-      categories != record.body.end() && categories->is_array()) {
-    for (const auto& category : *categories)
-      if (category.is_string()) record.categories.push_back(category.get<std::string>());
-    std::sort(record.categories.begin(), record.categories.end());
-    record.categories.erase(std::unique(record.categories.begin(), record.categories.end()),
-                            record.categories.end());
-  }
+  // Session events time themselves to the second: every stored time has one shape.
+  record.time = audit::canonical_time(record.time).value_or(audit::now_time());
   return record;
 }
 
@@ -93,16 +70,10 @@ Result<std::unique_ptr<AuditTrail>> AuditTrail::open(
   trail->name_users_ = settings.audit.name_users;
   trail->retention_ = settings.audit.retention;
 
-  Result<audit::StorePtr> store =
-      settings.audit.postgres_dsn.empty()
-          ? audit::open_sqlite_store((settings.data_dir / kSqliteFileName).string())
-          : audit::open_postgres_store(settings.audit.postgres_dsn);
+  Diagnostics diagnostics;
+  auto store = audit::open_store(settings, &diagnostics);
   if (!store) {
-    spdlog::critical("cannot open the audit store ({}): {}",
-                     settings.audit.postgres_dsn.empty()
-                         ? (settings.data_dir / kSqliteFileName).string()
-                         : std::string("audit.postgres_dsn"),
-                     store.error().message());
+    for (const auto& diagnostic : diagnostics) spdlog::critical("{}", diagnostic.message);
     return store.error();
   }
   audit::Writer::Options options;
@@ -150,37 +121,16 @@ Result<void> AuditTrail::record_decision(const nlohmann::json& decision) {
 }
 
 Result<void> AuditTrail::record_admin(std::string_view event, nlohmann::json details) {
-  audit::Record record;
-  record.time = audit_time(std::chrono::system_clock::now());
-  record.kind = audit::RecordKind::Admin;
-  record.body = details.is_object() ? std::move(details) : nlohmann::json::object();
-  record.body["event"] = std::string(event);
-  return writer_->submit(std::move(record));
+  return writer_->submit(audit::make_admin_record(event, details));
 }
 
 Result<std::uint64_t> AuditTrail::purge_expired(std::chrono::system_clock::time_point now) {
-  const std::string before = audit_time(now - retention_);
-  audit::Store& store = writer_->store();
-  // The last record of each chain about to go: the purge record names its link.
-  std::map<std::string, std::pair<std::uint64_t, std::string>> last_purged;
-  audit::Filter older;
-  older.until = before;
-  older.limit = 0;
-  auto walked = store.for_each(older, [&](const audit::Record& record) {
-    auto& last = last_purged[record.instance];
-    if (record.sequence > last.first) last = {record.sequence, record.hash};
-    return true;
-  });
-  if (!walked) return walked.error();
-  auto purged = store.purge_before(before);
+  audit::Record purge_record;
+  auto purged = audit::purge_expired(writer_->store(), retention_, purge_record, now);
   if (!purged) return purged.error();
-  nlohmann::json chains = nlohmann::json::object();
-  for (const auto& [instance, last] : last_purged)
-    chains[instance] = {{"sequence", last.first}, {"hash", last.second}};
-  spdlog::info("audit retention: {} record(s) older than {} purged", *purged, before);
-  if (auto recorded = record_admin(
-          "retention_purge", {{"before", before}, {"deleted", *purged}, {"last_purged", chains}});
-      !recorded)
+  spdlog::info("audit retention: {} record(s) older than {} day(s) purged", *purged,
+               retention_.count() / 24);
+  if (auto recorded = writer_->submit(std::move(purge_record)); !recorded)
     return recorded.error();
   return *purged;
 }

@@ -66,18 +66,18 @@ class Params {
   std::vector<std::string> values_;
 };
 
-// "2026-11-01" -> "2026-11-01T00:00:00.000Z"; "...T10:00:00Z" -> "...T10:00:00.000Z": stored
-// times have that exact shape, so bounds compare as text.
-std::string normalize_bound(std::string bound) {
-  if (bound.size() == 10) return bound + "T00:00:00.000Z";
-  if (bound.size() == 20 && bound.back() == 'Z') bound.insert(19, ".000");
-  return bound;
-}
 
 std::string where_clause(const Filter& filter, Params& params) {
   std::vector<std::string> terms;
-  if (!filter.since.empty()) terms.push_back("time >= " + params.add(normalize_bound(filter.since)));
-  if (!filter.until.empty()) terms.push_back("time < " + params.add(normalize_bound(filter.until)));
+  // Bounds in the stored form compare as text; a bound that is not a time matches nothing.
+  if (!filter.since.empty()) {
+    const auto since = canonical_time(filter.since);
+    terms.push_back(since ? "time >= " + params.add(*since) : std::string("FALSE"));
+  }
+  if (!filter.until.empty()) {
+    const auto until = canonical_time(filter.until);
+    terms.push_back(until ? "time < " + params.add(*until) : std::string("FALSE"));
+  }
   if (filter.kind) terms.push_back("kind = " + params.add(std::string(to_string(*filter.kind))));
   if (!filter.platform.empty()) terms.push_back("platform = " + params.add(filter.platform));
   if (!filter.category.empty())
@@ -166,7 +166,10 @@ class PostgresStore final : public Store {
                                     std::string(to_string(record.kind)),
                                     record.reference,
                                     record.about,
-                                    record.body.dump(),
+                                    (record.body.is_null() ? nlohmann::json::object()
+                                                           : record.body)
+                                        .dump(-1, ' ', false,
+                                              nlohmann::json::error_handler_t::replace),
                                     record.previous_hash,
                                     record.hash,
                                     record.platform,
@@ -288,10 +291,11 @@ class PostgresStore final : public Store {
   }
 
   Result<std::uint64_t> purge_before(std::string_view before) override {
+    const auto bound = canonical_time(before);
+    if (!bound) return Errc::ConfigInvalid;
     Params params;
-    auto result = run("DELETE FROM audit_records WHERE time < " +
-                          params.add(normalize_bound(std::string(before))),
-                      params, PGRES_COMMAND_OK);
+    auto result = run("DELETE FROM audit_records WHERE time < " + params.add(*bound), params,
+                      PGRES_COMMAND_OK);
     if (!result) return result.error();
     return parse_int<std::uint64_t>(PQcmdTuples(result->get()));
   }

@@ -41,7 +41,7 @@ constexpr auto kFlushTimeout = 30s;
 // The spool is rewritten once this much of it is committed (and little is pending).
 constexpr std::uint64_t kTrimCommittedBytes = 1u << 20;
 
-nlohmann::json record_to_json(const Record& record) {
+nlohmann::json spool_json(const Record& record) {
   return {{"instance", record.instance},   {"sequence", record.sequence},
           {"time", record.time},           {"kind", std::string(to_string(record.kind))},
           {"reference", record.reference}, {"about", record.about},
@@ -51,7 +51,7 @@ nlohmann::json record_to_json(const Record& record) {
           {"categories", record.categories}};
 }
 
-std::optional<Record> record_from_json(const nlohmann::json& json) {
+std::optional<Record> record_from_spool_json(const nlohmann::json& json) {
   if (!json.is_object()) return std::nullopt;
   try {
     Record record;
@@ -78,7 +78,8 @@ std::optional<Record> record_from_json(const nlohmann::json& json) {
 
 std::string spool_line(const Record& record, bool tip) {
   return "{\"s\":" + std::to_string(record.sequence) + (tip ? ",\"t\":1" : "") +
-         ",\"r\":" + record_to_json(record).dump() + "}\n";
+         ",\"r\":" +
+         spool_json(record).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "}\n";
 }
 
 struct SpoolEntry {
@@ -103,7 +104,7 @@ std::optional<SpoolEntry> peek_line(std::string_view line) {
 std::optional<Record> parse_line(std::string_view line) {
   const auto json = nlohmann::json::parse(line, nullptr, false);
   if (json.is_discarded() || !json.contains("r")) return std::nullopt;
-  return record_from_json(json["r"]);
+  return record_from_spool_json(json["r"]);
 }
 
 bool write_all(int fd, std::string_view data) {

@@ -46,7 +46,7 @@ class StoreBehaviour : public ::testing::Test {
   std::map<std::string, Chain> chains_;
 };
 
-using Factories = ::testing::Types<test::PostgresStoreFactory>;
+using Factories = ::testing::Types<test::SqliteStoreFactory, test::PostgresStoreFactory>;
 TYPED_TEST_SUITE(StoreBehaviour, Factories);
 
 TYPED_TEST(StoreBehaviour, AppendAssignsIncreasingIdsAndKeepsEveryField) {

@@ -46,8 +46,18 @@ class PostgresStoreFactory final : public StoreFactory {
   std::string dsn_;
 };
 
+class SqliteStoreFactory final : public StoreFactory {
+ public:
+  std::string unavailable() override { return ""; }
+  Result<audit::StorePtr> open() override {
+    return audit::open_sqlite_store((data_dir() / "audit.db").string());
+  }
+  std::string locator() const override { return "sqlite:" + (data_dir() / "audit.db").string(); }
+};
+
 // Opens a store by locator in a child process: "sqlite:PATH" or a libpq DSN.
 inline Result<audit::StorePtr> open_store_by_locator(const std::string& locator) {
+  if (locator.starts_with("sqlite:")) return audit::open_sqlite_store(locator.substr(7));
   return audit::open_postgres_store(locator);
 }
 

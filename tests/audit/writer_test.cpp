@@ -66,7 +66,7 @@ class WriterBehaviour : public ::testing::Test {
   StorePtr store_;
 };
 
-using Factories = ::testing::Types<test::PostgresStoreFactory>;
+using Factories = ::testing::Types<test::SqliteStoreFactory, test::PostgresStoreFactory>;
 TYPED_TEST_SUITE(WriterBehaviour, Factories);
 
 TYPED_TEST(WriterBehaviour, SubmittedRecordsReachTheStoreInOrderOnOneChain) {

@@ -56,9 +56,6 @@ class AuditTrail {
   std::thread retention_thread_;
 };
 
-// ISO 8601 UTC with milliseconds ("2026-11-22T18:52:01.123Z"), the audit records' time format.
-std::string audit_time(std::chrono::system_clock::time_point time);
-
 // The decision turned into a record (kind, reference, projections, user pseudonymised unless
 // `name_users`). Not yet stamped into a chain.
 audit::Record record_from_decision(const nlohmann::json& decision,
