@@ -177,8 +177,9 @@ TEST(RunCommand, ServesReloadsAndStopsGracefully) {
   std::vector<std::string> events;
   for (const auto& record : *records) {
     events.push_back(record.body.value("event", ""));
-    if (events.back() == "config_change" && record.body.value("revision", 0) == 2)
+    if (events.back() == "config_change" && record.body.value("revision", 0) == 2) {
       EXPECT_FALSE(record.body.value("rules_fingerprint", "").empty());
+    }
   }
   EXPECT_EQ(events.front(), "start");
   EXPECT_NE(std::find(events.begin(), events.end(), "config_reload_refused"), events.end());
