@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <condition_variable>
 #include <memory>
@@ -135,12 +136,34 @@ class PostgresStore final : public Store {
  public:
   explicit PostgresStore(std::string dsn) : dsn_(std::move(dsn)) {}
 
+  // A malformed DSN is a configuration error; an unreachable server is not: the writer spools
+  // until it is back, and the schema is created on the first connection that succeeds.
   Result<void> open() {
+    char* parse_error = nullptr;
+    PQconninfoOption* options = PQconninfoParse(dsn_.c_str(), &parse_error);
+    if (!options) {
+      spdlog::error("audit.postgres_dsn is not a valid libpq connection string: {}",
+                    first_line(parse_error));
+      if (parse_error) PQfreemem(parse_error);
+      return Errc::ConfigInvalid;
+    }
+    std::string host = "localhost", port = "5432", database;
+    for (PQconninfoOption* option = options; option->keyword; ++option) {
+      if (!option->val) continue;
+      const std::string keyword = option->keyword;
+      if (keyword == "host" || keyword == "hostaddr") host = option->val;
+      else if (keyword == "port") port = option->val;
+      else if (keyword == "dbname") database = option->val;
+    }
+    PQconninfoFree(options);
+    describe_ = "postgresql://" + host + ":" + port + "/" + database;
     auto conn = acquire();
-    if (!conn) return conn.error();
-    if (auto migrated = migrate(conn->get()); !migrated) return migrated.error();
-    describe_ = "postgresql://" + std::string(PQhost(conn->get())) + ":" +
-                std::string(PQport(conn->get())) + "/" + std::string(PQdb(conn->get()));
+    if (!conn) {
+      if (schema_too_new_) return Errc::DatabaseError;
+      spdlog::error("audit store {} unreachable: the schema is created when it is reachable",
+                    describe_);
+      return {};
+    }
     release(std::move(*conn));
     return {};
   }
@@ -318,6 +341,11 @@ class PostgresStore final : public Store {
       return Errc::DatabaseError;
     }
     PQsetNoticeProcessor(conn.get(), ignore_notice, nullptr);
+    std::lock_guard lock(migration_mutex_);
+    if (!migrated_) {
+      if (auto migrated = migrate(conn.get()); !migrated) return migrated.error();
+      migrated_ = true;
+    }
     return conn;
   }
 
@@ -403,6 +431,7 @@ class PostgresStore final : public Store {
                             ? 0
                             : parse_int<int>(PQgetvalue(version_result.get(), 0, 0));
     if (version > kSchemaVersion) {
+      schema_too_new_ = true;
       spdlog::error("audit store: the database schema is version {}, newer than this gatekeeper "
                     "(version {}); upgrade gatekeeper",
                     version, kSchemaVersion);
@@ -452,6 +481,9 @@ class PostgresStore final : public Store {
   std::string describe_;
   std::mutex mutex_;
   std::vector<PgConnection> idle_;
+  std::mutex migration_mutex_;
+  bool migrated_ = false;
+  std::atomic<bool> schema_too_new_{false};
 };
 
 }  // namespace

@@ -408,5 +408,24 @@ TEST(WriterWithPostgres, StartsWithTheServerDownWhenTheSpoolKnowsTheChain) {
   EXPECT_EQ(refused.error(), Errc::AuditUnavailable);
 }
 
+TEST(WriterWithPostgres, TheStoreOpensWhileTheServerIsDownAndCreatesItsSchemaLater) {
+  std::string why_not;
+  auto server = test::PostgresServer::start(why_not);
+  if (!server) GTEST_SKIP() << why_not;
+  const auto dsn = server->create_database();
+  ASSERT_TRUE(server->stop());
+  auto store = open_postgres_store(dsn);
+  ASSERT_TRUE(store) << "an unreachable server is not a configuration error";
+  EXPECT_EQ((*store)->list(Filter{}).error(), Errc::DatabaseError);
+  ASSERT_TRUE(server->restart());
+  auto listed = (*store)->list(Filter{});
+  ASSERT_TRUE(listed) << "the schema is created on the first successful connection";
+  EXPECT_TRUE(listed->empty());
+
+  auto malformed = open_postgres_store("this is = not a dsn '");
+  ASSERT_FALSE(malformed);
+  EXPECT_EQ(malformed.error(), Errc::ConfigInvalid);
+}
+
 }  // namespace
 }  // namespace gatekeeper::audit
