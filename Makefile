@@ -10,7 +10,7 @@ BUILD_PACKAGES := build-essential cmake ninja-build pkg-config git ca-certificat
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libpq-dev \
   libhyperscan-dev libcrypt-dev libpoppler-cpp-dev \
   zlib1g-dev libbrotli-dev libzstd-dev
-TEST_PACKAGES := python3 python3-stdnum chromium libnss3-tools zstd brotli
+TEST_PACKAGES := python3 python3-stdnum chromium libnss3-tools zstd brotli postgresql
 BENCH_PACKAGES := mitmproxy squid-openssl python3-yaml openssl
 BENCH_BUILD_DIR ?= build-rel
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -152,7 +152,39 @@ std::string Metrics::render_prometheus() const {
   header(out, "gatekeeper_config_revision", "Revision of the active configuration snapshot.",
          "gauge");
   sample(out, "gatekeeper_config_revision", "", std::to_string(config_revision_));
+
+  if (audit_source_) {
+    const AuditFigures audit = audit_source_();
+    const auto figure = [&](std::string_view name, std::string_view help, std::string_view type,
+                            std::uint64_t value) {
+      header(out, name, help, type);
+      sample(out, name, "", std::to_string(value));
+    };
+    figure("gatekeeper_audit_pending_records",
+           "Acknowledged audit records in the spool, not yet in the store.", "gauge",
+           audit.pending);
+    figure("gatekeeper_audit_queue_depth", "Audit records queued in memory for the writer.",
+           "gauge", audit.queue_depth);
+    figure("gatekeeper_audit_records_total", "Audit records committed to the store.", "counter",
+           audit.committed);
+    figure("gatekeeper_audit_spool_failures_total",
+           "Audit records that could not be written to the spool (requests refused when "
+           "fail_closed).",
+           "counter", audit.spool_failures);
+    figure("gatekeeper_audit_store_errors_total",
+           "Failed attempts to write to the audit store (records stay spooled).", "counter",
+           audit.store_errors);
+    figure("gatekeeper_audit_syslog_failures_total", "Audit records syslog could not send.",
+           "counter", audit.syslog_failures);
+    figure("gatekeeper_audit_store_up", "1 when the last write to the audit store succeeded.",
+           "gauge", audit.store_available ? 1 : 0);
+  }
   return out;
+}
+
+void Metrics::set_audit_source(std::function<AuditFigures()> source) {
+  std::lock_guard lock(mutex_);
+  audit_source_ = std::move(source);
 }
 
 void Metrics::reset_for_test() {
@@ -168,6 +200,7 @@ void Metrics::reset_for_test() {
   reloads_ok_ = 0;
   reloads_failed_ = 0;
   config_revision_ = 0;
+  audit_source_ = nullptr;
 }
 
 }  // namespace gatekeeper::admin

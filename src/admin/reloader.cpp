@@ -119,6 +119,13 @@ struct Reloader::Impl : std::enable_shared_from_this<Reloader::Impl> {
       spdlog::error("config reload ({}) failed: {} problem(s); revision {} stays active", reason,
                     diagnostics.size(), old->revision);
       for (const auto& diagnostic : diagnostics) spdlog::error("{}", diagnostic.to_string());
+      if (options.record_decision) {
+        options.record_decision(nlohmann::json{{"time", utc_now()},
+                                               {"event", "config_reload_refused"},
+                                               {"active_revision", old->revision},
+                                               {"problems", diagnostics.size()},
+                                               {"reason", std::string(reason)}});
+      }
       std::lock_guard lock(watch_mutex);
       loaded_signature = before;  // retry only when the files change again
       return false;

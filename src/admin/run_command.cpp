@@ -3,7 +3,7 @@
 #include "gatekeeper/admin/admin_server.hpp"
 #include "gatekeeper/admin/metrics.hpp"
 #include "gatekeeper/admin/reloader.hpp"
-#include "gatekeeper/audit/decision_log.hpp"
+#include "gatekeeper/admin/audit_trail.hpp"
 #include "gatekeeper/config/settings.hpp"
 #include "gatekeeper/net/proxy_server.hpp"
 #include "gatekeeper/tls/certificate_authority.hpp"
@@ -198,21 +198,39 @@ int run_run_command(const Args& args, std::ostream& out, std::ostream& err) {
     return kExitFailure;
   }
 
-  // 4. Decision log.
-  auto opened_log = audit::DecisionLog::open(settings.data_dir / "decisions.jsonl");
-  if (!opened_log) {
-    spdlog::critical("cannot open the decision log {}: {}",
-                     (settings.data_dir / "decisions.jsonl").string(), opened_log.error().message());
+  // 4. Audit trail: the store per settings behind the writer (spool, queue, replay).
+  auto pseudonymizer = audit::Pseudonymizer::load_or_create(settings.data_dir);
+  if (!pseudonymizer) {
+    spdlog::critical("cannot load or create the audit key {}: {}",
+                     (settings.data_dir / audit::Pseudonymizer::kKeyFileName).string(),
+                     pseudonymizer.error().message());
     return kExitFailure;
   }
-  std::shared_ptr<audit::DecisionLog> decision_log = std::move(*opened_log);
-  auto record_decision = [decision_log](const nlohmann::json& record) {
-    if (auto written = decision_log->append(record); !written) {
-      Metrics::instance().count_error(errc_name(Errc::AuditUnavailable));
-      spdlog::error("decision log {}: a record could not be written: {}",
-                    decision_log->path().string(), written.error().message());
-    }
+  auto opened_trail = AuditTrail::open(settings, *pseudonymizer);
+  if (!opened_trail) {
+    spdlog::critical("cannot start the audit trail: {}", opened_trail.error().message());
+    return kExitFailure;
+  }
+  std::shared_ptr<AuditTrail> trail = std::move(*opened_trail);
+  Metrics::instance().set_audit_source([weak = std::weak_ptr<AuditTrail>(trail)] {
+    const auto trail = weak.lock();
+    if (!trail) return Metrics::AuditFigures{};
+    const auto figures = trail->writer().figures();
+    return Metrics::AuditFigures{figures.pending,        figures.queue_depth,
+                                 figures.committed,      figures.spool_failures,
+                                 figures.store_errors,   figures.syslog_failures,
+                                 figures.store_available};
+  });
+  auto record_decision = [trail](const nlohmann::json& record) -> Result<void> {
+    auto recorded = trail->record_decision(record);
+    if (!recorded) Metrics::instance().count_error(errc_name(Errc::AuditUnavailable));
+    return recorded;
   };
+  trail->record_admin("start", {{"version", GATEKEEPER_VERSION}, {"revision", snapshot->revision}});
+  if ((*ca)->created())
+    trail->record_admin("ca_created", {{"fingerprint_sha256", (*ca)->fingerprint_sha256()}});
+  // Retention: a purge shortly after start, then daily; each purge is itself audited.
+  trail->start_retention(std::chrono::minutes(1));
 
   // 5. Listeners.
   config::SnapshotStore store(snapshot);
@@ -223,6 +241,7 @@ int run_run_command(const Args& args, std::ostream& out, std::ostream& err) {
   context.sni_server_context = std::shared_ptr<SSL_CTX>(sni_context->release(), SSL_CTX_free);
   context.upstream_context = std::shared_ptr<SSL_CTX>(upstream_context->release(), SSL_CTX_free);
   context.record_decision = record_decision;
+  context.pseudonymizer = *pseudonymizer;
   gatekeeper::net::ProxyServer proxy(ioc, context);
 
   auto proxy_endpoint = resolve_endpoint(ioc, settings.listen_host, settings.listen_port);
@@ -255,10 +274,12 @@ int run_run_command(const Args& args, std::ostream& out, std::ostream& err) {
   Reloader::Options reload_options;
   reload_options.overrides = overrides;
   reload_options.store = &store;
-  reload_options.record_decision = record_decision;
+  reload_options.record_decision = [record_decision](const nlohmann::json& record) {
+    (void)record_decision(record);
+  };
   Reloader reloader(ioc, reload_options);
   reloader.start();
-  announce_snapshot(*snapshot, record_decision, "start");
+  announce_snapshot(*snapshot, reload_options.record_decision, "start");
 
   // 6. Signals: SIGHUP reloads; the first SIGINT/SIGTERM drains, a second one stops at once.
   asio::steady_timer drain_timer(ioc);
@@ -282,10 +303,7 @@ int run_run_command(const Args& args, std::ostream& out, std::ostream& err) {
       [&](boost::system::error_code ec, int signal) {
         if (ec) return;
         if (signal == SIGHUP) {
-          spdlog::info("SIGHUP: reloading the configuration and reopening the decision log");
-          if (auto reopened = decision_log->reopen(); !reopened) {
-            spdlog::error("decision log: reopen failed: {}", reopened.error().message());
-          }
+          spdlog::info("SIGHUP: reloading the configuration");
           reloader.request_reload("SIGHUP");
         } else if (!stopping) {
           stopping = true;
@@ -316,6 +334,13 @@ int run_run_command(const Args& args, std::ostream& out, std::ostream& err) {
   for (auto& thread : threads) thread.join();
 
   reloader.stop();
+  trail->stop_retention();
+  trail->record_admin("shutdown");
+  if (auto flushed = trail->writer().flush(); !flushed) {
+    spdlog::warn("audit: {} record(s) stay in the spool until the store is reachable again",
+                 trail->writer().pending());
+  }
+  Metrics::instance().set_audit_source(nullptr);
   spdlog::info("gatekeeper stopped");
   spdlog::default_logger()->flush();
   return kExitOk;

@@ -394,6 +394,16 @@ class SqliteStore final : public Store {
   }
 
   Result<std::int64_t> insert(const Record& record) {
+    // An (instance, sequence) already present is a record replayed from the writer's spool after
+    // a crash between the commit and the spool trim: it is kept once, with its first id.
+    std::optional<std::int64_t> existing;
+    auto looked_up = query("SELECT id FROM records WHERE instance = ? AND sequence = ?",
+                           {record.instance, static_cast<std::int64_t>(record.sequence)},
+                           [&](sqlite3_stmt* statement) {
+                             existing = sqlite3_column_int64(statement, 0);
+                           });
+    if (!looked_up) return looked_up.error();
+    if (existing) return *existing;
     const nlohmann::json categories = record.categories;
     auto inserted = run(
         "INSERT INTO records (instance, sequence, time, kind, reference, about, body, "

@@ -159,10 +159,12 @@ Result<StorePtr> open_store(const config::Settings& settings, Diagnostics* diagn
     diagnostics->push_back(std::move(diagnostic));
   };
   if (!settings.audit.postgres_dsn.empty()) {
-    report(
-        "audit.postgres_dsn is set, but this build of gatekeeper cannot use PostgreSQL yet: "
-        "remove audit.postgres_dsn to keep the audit trail in DATA_DIR/audit.db (SQLite)");
-    return make_error_code(Errc::ConfigInvalid);
+    auto store = open_postgres_store(settings.audit.postgres_dsn);
+    if (!store)
+      report("cannot use the PostgreSQL audit store named by audit.postgres_dsn: check the "
+             "connection string, that the server runs and that the role may create tables "
+             "(docs/audit-log.md, PostgreSQL deployment)");
+    return store;
   }
   const std::filesystem::path file = settings.data_dir / "audit.db";
   auto store = open_sqlite_store(file.string());

@@ -19,6 +19,7 @@
 
 #include "gatekeeper/admin/metrics.hpp"
 #include "gatekeeper/http/inspector.hpp"
+#include "gatekeeper/http/local_reply.hpp"
 #include "gatekeeper/net/pac.hpp"
 #include "gatekeeper/net/routing.hpp"
 #include "gatekeeper/net/websocket_relay.hpp"
@@ -503,7 +504,7 @@ class HttpSession : public StopListener,
   void record_denied(const config::DeniedPlatform& denied, const std::string& host) {
     metrics().count_connection("denied");
     if (!state_->context.record_decision) return;
-    state_->context.record_decision(
+    (void)state_->context.record_decision(
         nlohmann::json{{"ts", utc_now()},
                        {"event", "platform_denied"},
                        {"host", host},
@@ -677,7 +678,14 @@ class HttpSession : public StopListener,
       outcome = http::inspect(*snapshot_, inspected);
     }
     if (state_->context.record_decision && !outcome.decision_record.is_null()) {
-      state_->context.record_decision(outcome.decision_record);
+      if (auto recorded = state_->context.record_decision(outcome.decision_record);
+          !recorded && outcome.kind == http::InspectOutcome::Kind::Forward &&
+          snapshot_->settings.audit.fail_closed) {
+        // Nothing reaches an AI platform without its audit record (audit.fail_closed).
+        spdlog::error("{} request to {} refused: the audit trail cannot record it ({})", info_.id,
+                      destination_.host, recorded.error().message());
+        return send_reply(audit_unavailable_reply(inspected, outcome.reference_id));
+      }
     }
     const bool body_unread = body_too_large_ || !body_parser_->is_done();
     if (outcome.kind == http::InspectOutcome::Kind::Reply || body_too_large_) {
@@ -728,6 +736,38 @@ class HttpSession : public StopListener,
     replayable_ = true;
     after_connect_ = AfterConnect::SendBuffered;
     ensure_upstream();
+  }
+
+  // 503 in the shape the client expects (API error JSON, event stream or page), FR then EN.
+  Reply audit_unavailable_reply(const http::InspectRequest& inspected,
+                                const std::string& reference) const {
+    std::string adapter = "generic";
+    http::ReplyContent content;
+    content.reason = http::ReplyReason::Failure;
+    content.reference = reference;
+    if (snapshot_->platforms) {
+      if (const auto match = snapshot_->platforms->match(destination_.host); match.platform) {
+        adapter = match.platform->adapter;
+        content.platform_name = match.platform->name;
+      }
+    }
+    content.detail_fr = "le journal d'audit ne peut pas enregistrer la requête pour le moment";
+    content.detail_en = "the audit trail cannot record the request at the moment";
+    std::string_view path = inspected.target;
+    path = path.substr(0, path.find('?'));
+    std::string accept;
+    for (const auto& [name, value] : inspected.headers)
+      if (beast::iequals(name, "accept")) accept = value;
+    auto local = http::make_local_reply(
+        extract::reply_family(extract::select_endpoint(adapter, path)), accept, content);
+    Reply reply;
+    reply.result(bhttp::status::service_unavailable);
+    reply.version(11);
+    for (const auto& [name, value] : local.headers) reply.insert(name, value);
+    reply.body() = std::move(local.body);
+    reply.prepare_payload();
+    reply.keep_alive(client_keep_alive_);
+    return reply;
   }
 
   std::string too_large_text() const {
@@ -864,7 +904,7 @@ class HttpSession : public StopListener,
             verify != X509_V_OK ? X509_verify_cert_error_string(verify) : ec.message();
         metrics().count_error("upstream_tls_error");
         if (state_->context.record_decision) {
-          state_->context.record_decision(
+          (void)state_->context.record_decision(
               nlohmann::json{{"ts", utc_now()},
                              {"event", "upstream_tls_error"},
                              {"host", destination_.host},

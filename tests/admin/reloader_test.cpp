@@ -73,8 +73,12 @@ TEST_F(ReloaderTest, FailedReloadKeepsTheOldSnapshotAndIsCounted) {
   EXPECT_FALSE(reloader_->reload_now("test"));
   EXPECT_EQ(store_->current(), before);
   EXPECT_NE(metrics().find("gatekeeper_reloads_total{result=\"failure\"} 1\n"), std::string::npos);
+  // The refusal itself is audited, with the revision that stays active.
   std::lock_guard lock(records_mutex_);
-  EXPECT_TRUE(records_.empty());
+  ASSERT_EQ(records_.size(), 1u);
+  EXPECT_EQ(records_[0].at("event"), "config_reload_refused");
+  EXPECT_EQ(records_[0].at("active_revision"), 1);
+  EXPECT_EQ(records_[0].at("problems"), 1);
 }
 
 TEST_F(ReloaderTest, SuccessfulReloadPublishesTheNextRevision) {
@@ -89,10 +93,11 @@ TEST_F(ReloaderTest, SuccessfulReloadPublishesTheNextRevision) {
   EXPECT_EQ(before->revision, 1u);  // in-flight holders still see their snapshot
   EXPECT_NE(metrics().find("gatekeeper_config_revision 2\n"), std::string::npos);
   std::lock_guard lock(records_mutex_);
-  ASSERT_EQ(records_.size(), 1u);
-  EXPECT_EQ(records_[0].at("event"), "config_change");
-  EXPECT_EQ(records_[0].at("revision"), 2);
-  EXPECT_EQ(records_[0].at("rules_fingerprint"), after->rules->fingerprint());
+  ASSERT_EQ(records_.size(), 2u);
+  EXPECT_EQ(records_[0].at("event"), "config_reload_refused");
+  EXPECT_EQ(records_[1].at("event"), "config_change");
+  EXPECT_EQ(records_[1].at("revision"), 2);
+  EXPECT_EQ(records_[1].at("rules_fingerprint"), after->rules->fingerprint());
 }
 
 TEST_F(ReloaderTest, FileChangesAreDetected) {

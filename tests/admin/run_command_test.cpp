@@ -1,4 +1,6 @@
 // Runs the real `gatekeeper run` binary: readiness, metrics, SIGHUP reloads, graceful SIGTERM.
+#include "gatekeeper/audit/record.hpp"
+#include "gatekeeper/audit/store.hpp"
 #include "support/config_fixture.hpp"
 #include "support/http_get.hpp"
 
@@ -163,9 +165,29 @@ TEST(RunCommand, ServesReloadsAndStopsGracefully) {
 
   const std::string log = test::read_text(fixture.data_dir() / "gatekeeper.log");
   EXPECT_NE(log.find("config revision 2 active (rules fingerprint "), std::string::npos);
-  const std::string decisions = test::read_text(fixture.data_dir() / "decisions.jsonl");
-  EXPECT_NE(decisions.find("\"event\":\"config_change\""), std::string::npos);
-  EXPECT_NE(decisions.find("\"revision\":2"), std::string::npos);
+  // The audit trail holds the start, both revisions, the refused reload and the shutdown.
+  auto store = audit::open_sqlite_store((fixture.data_dir() / "audit.db").string());
+  ASSERT_TRUE(store);
+  audit::Filter admin;
+  admin.kind = audit::RecordKind::Admin;
+  admin.limit = 0;
+  admin.newest_first = false;
+  auto records = (*store)->list(admin);
+  ASSERT_TRUE(records);
+  std::vector<std::string> events;
+  for (const auto& record : *records) {
+    events.push_back(record.body.value("event", ""));
+    if (events.back() == "config_change" && record.body.value("revision", 0) == 2) {
+      EXPECT_FALSE(record.body.value("rules_fingerprint", "").empty());
+    }
+  }
+  EXPECT_EQ(events.front(), "start");
+  EXPECT_NE(std::find(events.begin(), events.end(), "config_reload_refused"), events.end());
+  EXPECT_EQ(std::count(events.begin(), events.end(), "config_change"), 2);
+  EXPECT_EQ(events.back(), "shutdown");
+  auto verified = audit::verify_chain(**store);
+  ASSERT_TRUE(verified);
+  EXPECT_TRUE(verified->ok) << verified->first_broken_reason;
 }
 
 TEST(RunCommand, InvalidConfigurationExitsWithEveryDiagnostic) {

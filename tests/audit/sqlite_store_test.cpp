@@ -384,7 +384,9 @@ TEST(OpenStore, UsesSqliteInTheDataDirectoryAndExplainsAPostgresDsn) {
   EXPECT_EQ((*store)->describe(), "sqlite:" + (dir.path() / "audit.db").string());
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "audit.db"));
 
-  settings.audit.postgres_dsn = "postgresql://localhost/audit";
+  // A DSN libpq cannot parse is a configuration error (an unreachable server is not: see
+  // WriterWithPostgres).
+  settings.audit.postgres_dsn = "this is = not a dsn '";
   Diagnostics diagnostics;
   auto postgres = open_store(settings, &diagnostics);
   ASSERT_FALSE(postgres);

@@ -56,7 +56,7 @@ test('openai: a NIR is redacted before it reaches the platform', async () => {
   const sent = JSON.parse(received[0].body).messages[1].content;
   assert.ok(!sent.replace(/\s/g, '').includes(NIR), 'the NIR digits never reach the platform');
   assert.match(sent, /\[NIR_1\]/);
-  assert.ok(!env.decisionLogText().replace(/\s/g, '').includes(NIR), 'the decision log holds no raw NIR');
+  assert.ok(!env.auditTrailText().replace(/\s/g, '').includes(NIR), 'the audit trail holds no raw NIR');
 });
 
 test('openai: a confidential document is blocked and the SDK error explains why', async () => {

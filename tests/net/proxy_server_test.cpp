@@ -573,6 +573,26 @@ TEST(ProxyInterceptTest, SensitivePromptNeverReachesTheUpstreamVerbatim) {
   EXPECT_EQ(records.back().dump().find("006 084 91"), std::string::npos);
 }
 
+TEST(ProxyInterceptTest, AnUnrecordableRequestIsRefusedNotForwarded) {
+  InterceptSetup setup;
+  auto leaf = test::make_certificate("api.openai.com", &setup.upstream_ca);
+  test::Upstream upstream(
+      [](test::UpstreamExchange& exchange) { test::reply_text(exchange, R"({"choices":[]})"); },
+      test::make_server_context(leaf, setup.upstream_ca));
+  test::RunningProxy proxy(setup.snapshot(upstream.port()), setup.context());
+  InterceptedClient client(proxy, *setup.proxy_ca);
+  ASSERT_TRUE(client.ready());
+  const std::string harmless = R"({"model":"gpt-4o","messages":[{"role":"user","content":"Bonjour"}]})";
+  EXPECT_EQ(client.post("/v1/chat/completions", harmless).result_int(), 200u);
+  EXPECT_EQ(upstream.requests(), 1);
+
+  proxy.fail_recording(true);  // audit.fail_closed is the default
+  const auto refused = client.post("/v1/chat/completions", harmless);
+  EXPECT_EQ(refused.result_int(), 503u);
+  EXPECT_NE(refused.body().find("audit"), std::string::npos) << refused.body();
+  EXPECT_EQ(upstream.requests(), 1) << "nothing reaches the platform without its audit record";
+}
+
 TEST(ProxyInterceptTest, UntrustedUpstreamCertificateGets502AndARecord) {
   InterceptSetup setup;
   auto rogue_ca = test::make_certificate("rogue CA", nullptr);

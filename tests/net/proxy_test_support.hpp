@@ -291,9 +291,11 @@ class RunningProxy {
   explicit RunningProxy(config::Snapshot snapshot, ProxyContext context = {})
       : store_(std::make_shared<const config::Snapshot>(std::move(snapshot))) {
     context.store = &store_;
-    context.record_decision = [this](const nlohmann::json& record) {
+    context.record_decision = [this](const nlohmann::json& record) -> Result<void> {
+      if (fail_recording_) return Errc::AuditUnavailable;
       std::lock_guard lock(mutex_);
       records_.push_back(record);
+      return {};
     };
     server_ = std::make_unique<ProxyServer>(ioc_, std::move(context));
     auto started = server_->start(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
@@ -309,6 +311,8 @@ class RunningProxy {
   bool ok() const { return ok_; }
   ProxyServer& server() { return *server_; }
   std::uint16_t port() const { return server_->local_endpoint().port(); }
+  // The audit trail refuses every record from now on (spool unwritable).
+  void fail_recording(bool fail) { fail_recording_ = fail; }
   std::vector<nlohmann::json> records() {
     std::lock_guard lock(mutex_);
     return records_;
@@ -332,6 +336,7 @@ class RunningProxy {
   std::vector<std::thread> threads_;
   std::mutex mutex_;
   std::vector<nlohmann::json> records_;
+  std::atomic<bool> fail_recording_{false};
   bool ok_ = false;
 };
 

@@ -3,6 +3,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -26,6 +27,18 @@ class Metrics {
   void count_reload(bool success);
   void set_config_revision(std::uint64_t revision);
 
+  // The audit trail's figures, read when /metrics is rendered (null: no audit section).
+  struct AuditFigures {
+    std::uint64_t pending = 0;      // acknowledged records not yet in the store
+    std::uint64_t queue_depth = 0;  // records waiting in memory for the writer thread
+    std::uint64_t committed = 0;
+    std::uint64_t spool_failures = 0;
+    std::uint64_t store_errors = 0;
+    std::uint64_t syslog_failures = 0;
+    bool store_available = true;
+  };
+  void set_audit_source(std::function<AuditFigures()> source);
+
   std::string render_prometheus() const;
   void reset_for_test();
 
@@ -44,6 +57,7 @@ class Metrics {
   std::uint64_t reloads_ok_ = 0;
   std::uint64_t reloads_failed_ = 0;
   std::uint64_t config_revision_ = 0;
+  std::function<AuditFigures()> audit_source_;
 };
 
 // Escapes a label value for the text exposition format (backslash, double quote, newline).

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -43,6 +44,17 @@ class Writer {
   Result<void> flush();
 
   std::size_t pending() const;  // records in the spool not yet committed to the store
+  // For /metrics: counters since start (label-free numbers, never content).
+  struct Figures {
+    std::uint64_t pending = 0;
+    std::uint64_t queue_depth = 0;
+    std::uint64_t committed = 0;
+    std::uint64_t spool_failures = 0;
+    std::uint64_t store_errors = 0;
+    std::uint64_t syslog_failures = 0;
+    bool store_available = true;
+  };
+  Figures figures() const;
   Store& store() noexcept;
 
  private:

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "gatekeeper/audit/record.hpp"
 #include "gatekeeper/config/settings.hpp"
 #include "gatekeeper/core/error.hpp"
 #include "gatekeeper/tls/certificate_authority.hpp"
@@ -25,9 +26,11 @@ struct ProxyContext {
   std::shared_ptr<tls::LeafContextCache> leaf_cache;
   std::shared_ptr<SSL_CTX> sni_server_context;  // bootstrap server ctx whose SNI callback picks a leaf
   std::shared_ptr<SSL_CTX> upstream_context;    // verifies platforms' certificates
-  // Appends one JSON line to the decision log (thread-safe). Records never hold raw values.
-  std::function<void(const nlohmann::json&)> record_decision;
-  // Keys user pseudonyms and matched-value HMACs in decision records; null: masks only.
+  // Records one decision in the audit trail (thread-safe; never waits on the database). Records
+  // never hold raw values. Errc::AuditUnavailable when it could not be made durable: with
+  // settings.audit.fail_closed the session then refuses the request instead of forwarding it.
+  std::function<Result<void>(const nlohmann::json&)> record_decision;
+  // Keyed pseudonyms of users and matched values for the audit records.
   std::shared_ptr<const audit::Pseudonymizer> pseudonymizer;
 };
 

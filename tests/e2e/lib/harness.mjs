@@ -74,14 +74,14 @@ export async function startEnvironment({ extraArgs = [], extraHosts = [] } = {})
     dir, dataDir, platform, roguePlatform, proxyPort, adminPort, publicCa, gatekeeperCa,
     proxyUrl: `http://127.0.0.1:${proxyPort}`,
     output: () => output,
-    decisions() {
-      const file = path.join(dataDir, 'decisions.jsonl');
-      if (!existsSync(file)) return [];
-      return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-    },
-    decisionLogText() {
-      const file = path.join(dataDir, 'decisions.jsonl');
-      return existsSync(file) ? readFileSync(file, 'utf8') : '';
+    // Every file of the audit trail (SQLite database and its WAL, writer spool), as raw bytes
+    // read as text: a raw value anywhere in them would show up here.
+    auditTrailText() {
+      return ['audit.db', 'audit.db-wal', 'audit-spool.jsonl']
+        .map((name) => path.join(dataDir, name))
+        .filter((file) => existsSync(file))
+        .map((file) => readFileSync(file).toString('latin1'))
+        .join('\n');
     },
     async stop() {
       if (child.exitCode === null) {
