@@ -5,6 +5,7 @@
 #include "gatekeeper/admin/reloader.hpp"
 #include "gatekeeper/audit/decision_log.hpp"
 #include "gatekeeper/config/settings.hpp"
+#include "gatekeeper/detect/scanner.hpp"
 #include "gatekeeper/net/proxy_server.hpp"
 #include "gatekeeper/tls/certificate_authority.hpp"
 
@@ -244,6 +245,14 @@ int run_run_command(const Args& args, std::ostream& out, std::ostream& err) {
   }
   AdminServer::Options admin_options;
   admin_options.revision = [&store] { return store.current()->revision; };
+  admin_options.console = settings.console;
+  // Comments typed into the console's forms are checked with the active rules.
+  admin_options.contains_sensitive = [&store](std::string_view text) {
+    const auto snapshot = store.current();
+    if (!snapshot->rules) return false;
+    auto findings = detect::scan(*snapshot->rules, text);
+    return !findings || !findings->empty();
+  };
   AdminServer admin(ioc, admin_options);
   if (auto started = admin.start(*admin_endpoint); !started) {
     spdlog::critical("cannot listen on {} (admin): {}", format_endpoint(*admin_endpoint),
