@@ -10,7 +10,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gatekeeper/core/diagnostic.hpp"
 #include "gatekeeper/core/error.hpp"
+
+namespace gatekeeper::config {
+struct Settings;
+}
 
 namespace gatekeeper::audit {
 
@@ -53,7 +58,24 @@ struct Record {
 
   std::string canonical_payload() const;
   std::string compute_hash() const;  // over previous_hash and canonical_payload()
+
+  // Sets platform, action, user and categories from `body` ("platform", "action", "user",
+  // "categories"), so the indexed columns always say what the hashed body says.
+  void project_body();
 };
+
+// The record as one JSON object (every column, body included): `audit show`, JSONL export, console.
+nlohmann::json record_to_json(const Record& record);
+
+// The first hash of every chain: 64 '0'.
+const std::string& genesis_hash();
+
+// Normalises a time bound to the stored form "YYYY-MM-DDTHH:MM:SS.mmmZ" so that bounds and stored
+// times compare as strings. Accepts "2026-11-22" (midnight UTC), "2026-11-22T18:52",
+// "2026-11-22T18:52:01", with optional ".mmm" and optional "Z"; nullopt for anything else.
+std::optional<std::string> canonical_time(std::string_view text);
+// Now, in the stored form.
+std::string now_time();
 
 // Filters shared by the CLI, the console and exports. Empty / nullopt = no constraint.
 struct Filter {
@@ -126,6 +148,10 @@ using StorePtr = std::shared_ptr<Store>;
 
 // Opens (creating the file or schema and migrating it when needed) the SQLite store.
 Result<StorePtr> open_sqlite_store(const std::string& path);
+// The store the configuration names: PostgreSQL when settings.audit.postgres_dsn is set, otherwise
+// SQLite at DATA_DIR/audit.db. When `diagnostics` is given, a failure leaves there a message an
+// administrator can act on (which store, what to check).
+Result<StorePtr> open_store(const config::Settings& settings, Diagnostics* diagnostics = nullptr);
 // Connects to PostgreSQL with a libpq connection string; creates/migrates the schema.
 Result<StorePtr> open_postgres_store(const std::string& dsn);
 
