@@ -127,20 +127,6 @@ std::string action_label(const std::string& action) {
   return it == kActionLabels.end() ? action : it->second + " (" + action + ")";
 }
 
-std::string iso_now() {
-  const auto now = std::chrono::system_clock::now();
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char buffer[40];
-  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
-                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                static_cast<int>(ms));
-  return buffer;
-}
-
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -557,7 +543,7 @@ void Console::Impl::audit_admin(json body) {
   if (!options.submit_record) return;
   audit::Record record;
   record.kind = audit::RecordKind::Admin;
-  record.time = iso_now();
+  record.time = audit::now_time();
   record.body = std::move(body);
   if (auto submitted = options.submit_record(std::move(record)); !submitted) {
     spdlog::error("console: an audit record could not be written: {}",
@@ -1092,7 +1078,7 @@ Response Console::Impl::triage(std::int64_t id, const std::map<std::string, std:
       !comment.empty() && options.contains_sensitive && options.contains_sensitive(comment);
   audit::Record triage;
   triage.kind = audit::RecordKind::Triage;
-  triage.time = iso_now();
+  triage.time = audit::now_time();
   triage.about = record->reference;
   triage.platform = record->platform;
   triage.body = {{"verdict", verdict->second},
@@ -1294,7 +1280,7 @@ Response Console::Impl::report_submit(const Request& request, const std::string&
   if (options.store) known = static_cast<bool>(options.store->find_reference(reference));
   audit::Record report;
   report.kind = audit::RecordKind::Report;
-  report.time = iso_now();
+  report.time = audit::now_time();
   report.about = reference;
   report.body = {{"reason", reason},
                  {"comment", withheld || comment.empty() ? json(nullptr) : json(comment)},

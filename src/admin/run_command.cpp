@@ -4,12 +4,15 @@
 #include "gatekeeper/admin/metrics.hpp"
 #include "gatekeeper/admin/reloader.hpp"
 #include "gatekeeper/audit/decision_log.hpp"
+#include "gatekeeper/audit/record.hpp"
+#include "gatekeeper/audit/store.hpp"
 #include "gatekeeper/config/settings.hpp"
 #include "gatekeeper/detect/scanner.hpp"
 #include "gatekeeper/net/proxy_server.hpp"
 #include "gatekeeper/tls/certificate_authority.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/host_name.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -246,6 +249,22 @@ int run_run_command(const Args& args, std::ostream& out, std::ostream& err) {
   AdminServer::Options admin_options;
   admin_options.revision = [&store] { return store.current()->revision; };
   admin_options.console = settings.console;
+  // The console reads the audit trail and appends its own records (logins, triage, reports) to
+  // this instance's chain. To be replaced by the audit Writer's store and submit once it runs here.
+  if (auto audit_store = audit::open_store(settings)) {
+    admin_options.store = *audit_store;
+    const std::string instance =
+        settings.audit.instance.empty() ? boost::asio::ip::host_name() : settings.audit.instance;
+    auto last = (*audit_store)->last_of_chain(instance);
+    auto chain = std::make_shared<audit::Chain>(instance, last ? &*last : nullptr);
+    admin_options.submit_record = [chain, store = *audit_store](audit::Record record) {
+      chain->stamp(record);
+      std::vector<audit::Record> batch{std::move(record)};
+      return store->append(batch);
+    };
+  } else {
+    spdlog::error("the audit trail cannot be opened: the console will answer 503");
+  }
   // Comments typed into the console's forms are checked with the active rules.
   admin_options.contains_sensitive = [&store](std::string_view text) {
     const auto snapshot = store.current();
