@@ -41,7 +41,8 @@ async function waitForHealth(port, child, log) {
 // Hosts of the shipped platforms.yaml that the tests route to the fake platform.
 export const AI_HOSTS = ['api.openai.com', 'api.anthropic.com', 'chatgpt.com'];
 
-export async function startEnvironment({ extraArgs = [] } = {}) {
+// `beforeStart({ dir, dataDir })` runs before gatekeeper starts (to write a config or seed data).
+export async function startEnvironment({ extraArgs = [], beforeStart } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatekeeper-e2e-'));
   const publicCa = makeCa(dir, 'public');
   const rogueCa = makeCa(dir, 'rogue');
@@ -53,13 +54,14 @@ export async function startEnvironment({ extraArgs = [] } = {}) {
   const proxyPort = await freePort();
   const adminPort = await freePort();
   const dataDir = path.join(dir, 'data');
+  const extra = beforeStart ? [...extraArgs, ...((await beforeStart({ dir, dataDir })) || [])] : extraArgs;
 
   const args = ['run', '--listen', `127.0.0.1:${proxyPort}`, '--admin-listen', `127.0.0.1:${adminPort}`,
     '--data-dir', dataDir, '--upstream-ca', publicCa.cert,
     ...AI_HOSTS.flatMap((h) => ['--connect-to', `${h}:443:127.0.0.1:${platform.port}`]),
     '--connect-to', `tunnel.example.test:443:127.0.0.1:${platform.port}`,
     '--connect-to', `api.mistral.ai:443:127.0.0.1:${roguePlatform.port}`,
-    ...extraArgs];
+    ...extra];
   let output = '';
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (d) => { output += d; });
