@@ -154,7 +154,7 @@ std::optional<std::time_t> parse_date(std::string_view text) {
 std::string format_date(std::time_t t) {
   std::tm utc{};
   gmtime_r(&t, &utc);
-  char buffer[16];
+  char buffer[40];
   std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02d", utc.tm_year + 1900, utc.tm_mon + 1,
                 utc.tm_mday);
   return buffer;
@@ -214,14 +214,6 @@ std::string json_text(const json& value) {
     }
   }
   return value.dump(2, ' ', false, json::error_handler_t::replace);
-}
-
-std::string truncate_utf8(std::string text, std::size_t max) {
-  if (text.size() <= max) return text;
-  std::size_t cut = max;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  text.resize(cut);
-  return text;
 }
 
 // Sliding-window counter per key (client address) and overall.

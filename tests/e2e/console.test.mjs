@@ -105,7 +105,7 @@ test('the DPO logs in, filters, opens a record, triages it, exports and logs out
   await page.screenshot({ path: path.join(shots, 'console-overview.png'), fullPage: true });
 
   // Filter: ChatGPT only.
-  await page.click('text=Journal');
+  await page.click('nav >> text=Journal');
   await page.selectOption('#f-platform', 'chatgpt');
   await page.click('#apply-filter');
   await page.waitForURL(/platform=chatgpt/);
@@ -181,13 +181,13 @@ test('a researcher reports a false positive from the link of a real block messag
 
   // The DPO sees it.
   const dpo = await browser.newContext();
-  const console = await dpo.newPage();
-  await console.goto(`${consoleUrl}/console/login`);
-  await console.fill('#password', PASSWORD);
-  await console.click('#login');
-  await console.waitForURL(`${consoleUrl}/console/`);
-  await console.goto(`${consoleUrl}/console/reports`);
-  const reports = await console.textContent('#reports');
+  const dpoPage = await dpo.newPage();
+  await dpoPage.goto(`${consoleUrl}/console/login`);
+  await dpoPage.fill('#password', PASSWORD);
+  await dpoPage.click('#login');
+  await dpoPage.waitForURL(`${consoleUrl}/console/`);
+  await dpoPage.goto(`${consoleUrl}/console/reports`);
+  const reports = await dpoPage.textContent('#reports');
   assert.ok(reports.includes(reference), reports);
   assert.match(reports, /Données fictives/);
   await dpo.close();
