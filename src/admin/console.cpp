@@ -924,8 +924,21 @@ Response Console::Impl::detail(std::int64_t id, const Request& request, const Se
   row("Instance, rang dans la chaîne",
       html_escape(r.instance) + ", n°" + std::to_string(r.sequence));
   const json body_json = r.body.is_object() ? r.body : json::object();
+  // Who, where, what was decided, why: in that order, then whatever else the record holds.
+  static const std::vector<std::string> kOrder{
+      "user", "client", "platform", "tier", "host", "method", "path", "endpoint", "action",
+      "would_action", "monitor", "categories", "justification", "rules", "bytes_inspected",
+      "segments", "status", "outcome", "modified", "error"};
+  std::vector<std::string> keys;
+  for (const auto& key : kOrder) {
+    if (body_json.contains(key)) keys.push_back(key);
+  }
   for (const auto& [key, value] : body_json.items()) {
-    if (key == "findings" || key == "reference") continue;
+    if (std::find(kOrder.begin(), kOrder.end(), key) == kOrder.end()) keys.push_back(key);
+  }
+  for (const auto& key : keys) {
+    const json& value = body_json[key];
+    if (key == "findings" || key == "reference" || key == "ts" || key == "time") continue;
     auto label = kFieldLabels.find(key);
     std::string text = key == "action" || key == "would_action"
                            ? action_label(json_text(value))
