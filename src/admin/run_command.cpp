@@ -249,12 +249,14 @@ int run_run_command(const Args& args, std::ostream& out, std::ostream& err) {
   AdminServer::Options admin_options;
   admin_options.revision = [&store] { return store.current()->revision; };
   admin_options.console = settings.console;
-  // The console reads the audit trail and appends its own records (logins, triage, reports) to
-  // this instance's chain. To be replaced by the audit Writer's store and submit once it runs here.
+  // The console reads the audit trail and appends its own records (logins, triage, reports) to a
+  // chain of its own ("INSTANCE/console"), so that it never interleaves with the chain another
+  // writer keeps for this instance. Once the audit Writer runs here, pass its store and submit().
   if (auto audit_store = audit::open_store(settings)) {
     admin_options.store = *audit_store;
     const std::string instance =
-        settings.audit.instance.empty() ? boost::asio::ip::host_name() : settings.audit.instance;
+        (settings.audit.instance.empty() ? boost::asio::ip::host_name() : settings.audit.instance) +
+        "/console";
     auto last = (*audit_store)->last_of_chain(instance);
     auto chain = std::make_shared<audit::Chain>(instance, last ? &*last : nullptr);
     admin_options.submit_record = [chain, store = *audit_store](audit::Record record) {
