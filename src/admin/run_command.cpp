@@ -4,11 +4,15 @@
 #include "gatekeeper/admin/metrics.hpp"
 #include "gatekeeper/admin/reloader.hpp"
 #include "gatekeeper/admin/audit_trail.hpp"
+#include "gatekeeper/audit/record.hpp"
+#include "gatekeeper/audit/store.hpp"
 #include "gatekeeper/config/settings.hpp"
+#include "gatekeeper/detect/scanner.hpp"
 #include "gatekeeper/net/proxy_server.hpp"
 #include "gatekeeper/tls/certificate_authority.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/host_name.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -263,6 +267,20 @@ int run_run_command(const Args& args, std::ostream& out, std::ostream& err) {
   }
   AdminServer::Options admin_options;
   admin_options.revision = [&store] { return store.current()->revision; };
+  admin_options.console = settings.console;
+  // The console reads the audit trail through the writer's store and appends its own records
+  // (logins, triage, reports) through the writer, in this instance's one chain.
+  admin_options.store = audit::StorePtr(trail, &trail->writer().store());
+  admin_options.submit_record = [trail](audit::Record record) {
+    return trail->writer().submit(std::move(record));
+  };
+  // Comments typed into the console's forms are checked with the active rules.
+  admin_options.contains_sensitive = [&store](std::string_view text) {
+    const auto snapshot = store.current();
+    if (!snapshot->rules) return false;
+    auto findings = detect::scan(*snapshot->rules, text);
+    return !findings || !findings->empty();
+  };
   AdminServer admin(ioc, admin_options);
   if (auto started = admin.start(*admin_endpoint); !started) {
     spdlog::critical("cannot listen on {} (admin): {}", format_endpoint(*admin_endpoint),

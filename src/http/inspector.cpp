@@ -23,6 +23,20 @@ namespace {
 
 using nlohmann::json;
 
+// Where researchers' browsers reach the false-positive form: console.public_url, else the admin
+// listener. No link when the console is off.
+std::string report_url(const config::Settings& settings, const std::string& reference) {
+  if (!settings.console.enabled) return {};
+  std::string base = settings.console.public_url;
+  if (base.empty()) {
+    const bool ipv6 = settings.admin_host.find(':') != std::string::npos;
+    base = "http://" + (ipv6 ? "[" + settings.admin_host + "]" : settings.admin_host) + ":" +
+           std::to_string(settings.admin_port);
+  }
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + "/signaler?ref=" + reference;
+}
+
 constexpr std::size_t kMaxJustificationBytes = 200;
 // Per rule, at most this many distinct values are described (excerpt + HMAC) in the record: a
 // pasted table can hold thousands; the count still says how many there were.
@@ -248,6 +262,7 @@ ReplyContent Inspection::content_for(ReplyReason reason) const {
   content.reason = reason;
   content.reference = reference_;
   content.platform_name = platform_ ? platform_->name : std::string();
+  content.report_url = report_url(snapshot_.settings, reference_);
   if (snapshot_.policy) {
     content.justification_prefix = snapshot_.policy->justification_prefix();
     content.contact = snapshot_.policy->contact();

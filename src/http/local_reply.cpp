@@ -95,6 +95,10 @@ std::string message_in(const ReplyContent& c, bool french) {
   else
     out += french ? " (à communiquer au DPO)" : " (give it to the DPO)";
   out += "\n";
+  if (!c.report_url.empty()) {
+    out += (french ? "Signaler un faux positif : " : "Report a false positive: ") + c.report_url +
+           "\n";
+  }
   return out;
 }
 
@@ -221,7 +225,12 @@ LocalReply make_local_reply(extract::ReplyFamily family, std::string_view accept
     reply.body =
         "<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\">"
         "<title>Gatekeeper</title></head><body>\n<h1>Gatekeeper</h1>\n<pre>" +
-        html_escape(message) + "</pre>\n</body></html>\n";
+        html_escape(message) + "</pre>\n" +
+        (content.report_url.empty()
+             ? std::string()
+             : "<p><a href=\"" + html_escape(content.report_url) +
+                   "\">Signaler un faux positif / Report a false positive</a></p>\n") +
+        "</body></html>\n";
   } else if (family == ReplyFamily::Anthropic) {
     reply.body = dump(
         {{"type", "error"},

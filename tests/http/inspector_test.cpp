@@ -238,6 +238,30 @@ TEST(InspectorTest, BlockRepliesInTheApiShapeWithAReference) {
   expect_no_raw_value(outcome);
 }
 
+TEST(InspectorTest, BlockMessageLinksToTheFalsePositiveForm) {
+  const InspectRequest request =
+      openai_request(std::string("STRICTEMENT CONFIDENTIEL : patient ") + kNir);
+  config::Snapshot snapshot = make_snapshot();
+  snapshot.settings.admin_host = "127.0.0.1";
+  snapshot.settings.admin_port = 4129;
+  InspectOutcome outcome = inspect(snapshot, request);
+  ASSERT_EQ(outcome.kind, InspectOutcome::Kind::Reply);
+  std::string message = json::parse(outcome.reply_body)["error"]["message"];
+  EXPECT_NE(message.find("http://127.0.0.1:4129/signaler?ref=" + outcome.reference_id),
+            std::string::npos);
+
+  snapshot.settings.console.public_url = "https://gatekeeper.example.org/";
+  outcome = inspect(snapshot, request);
+  message = json::parse(outcome.reply_body)["error"]["message"];
+  EXPECT_NE(message.find("https://gatekeeper.example.org/signaler?ref=" + outcome.reference_id),
+            std::string::npos);
+
+  snapshot.settings.console.enabled = false;
+  outcome = inspect(snapshot, request);
+  message = json::parse(outcome.reply_body)["error"]["message"];
+  EXPECT_EQ(message.find("/signaler"), std::string::npos);
+}
+
 TEST(InspectorTest, AnthropicBlockUsesAnthropicErrorShape) {
   InspectRequest request;
   request.host = "api.anthropic.com";

@@ -55,6 +55,18 @@ TEST(LocalReplyTest, MessageIsBilingualAndNamesCategoriesReasonAlternativeRefere
     EXPECT_NE(message.find(part), std::string::npos) << part;
 }
 
+TEST(LocalReplyTest, MessageLinksToTheFalsePositiveFormWhenThereIsOne) {
+  ReplyContent content = blocked_content();
+  EXPECT_EQ(reply_message(content).find("/signaler"), std::string::npos);
+  content.report_url = "http://127.0.0.1:3129/signaler?ref=GK-20261122-5F3A9C";
+  const std::string message = reply_message(content);
+  EXPECT_NE(message.find("Signaler un faux positif : " + content.report_url), std::string::npos);
+  EXPECT_NE(message.find("Report a false positive: " + content.report_url), std::string::npos);
+  const LocalReply page = make_local_reply(ReplyFamily::Generic, "text/html", content);
+  EXPECT_NE(page.body.find("<a href=\"http://127.0.0.1:3129/signaler?ref=GK-20261122-5F3A9C\">"),
+            std::string::npos);
+}
+
 TEST(LocalReplyTest, WarnExplainsTheJustificationPrefix) {
   ReplyContent content = blocked_content();
   content.reason = ReplyReason::NeedsJustification;

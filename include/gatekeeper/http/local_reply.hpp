@@ -34,6 +34,8 @@ struct ReplyContent {
   std::string justification_prefix;  // "#gk-justify:"
   std::string contact;               // DPO contact from the policy, may be empty
   std::string detail_fr, detail_en;  // Uninspectable / TooLarge / Failure: what could not be done
+  // "http://127.0.0.1:3129/signaler?ref=GK-...": the false-positive report form; empty = no link.
+  std::string report_url;
 };
 
 struct LocalReply {

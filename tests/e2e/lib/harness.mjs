@@ -42,7 +42,8 @@ async function waitForHealth(port, child, log) {
 export const AI_HOSTS = ['api.openai.com', 'api.anthropic.com', 'chatgpt.com'];
 
 // extraHosts: more host names served by the fake platform (e.g. a platform's storage host).
-export async function startEnvironment({ extraArgs = [], extraHosts = [] } = {}) {
+// `beforeStart({ dir, dataDir })` runs before gatekeeper starts (to write a config or seed data).
+export async function startEnvironment({ extraArgs = [], extraHosts = [], beforeStart } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatekeeper-e2e-'));
   const publicCa = makeCa(dir, 'public');
   const rogueCa = makeCa(dir, 'rogue');
@@ -54,13 +55,14 @@ export async function startEnvironment({ extraArgs = [], extraHosts = [] } = {})
   const proxyPort = await freePort();
   const adminPort = await freePort();
   const dataDir = path.join(dir, 'data');
+  const extra = beforeStart ? [...extraArgs, ...((await beforeStart({ dir, dataDir })) || [])] : extraArgs;
 
   const args = ['run', '--listen', `127.0.0.1:${proxyPort}`, '--admin-listen', `127.0.0.1:${adminPort}`,
     '--data-dir', dataDir, '--upstream-ca', publicCa.cert,
     ...[...AI_HOSTS, ...extraHosts].flatMap((h) => ['--connect-to', `${h}:443:127.0.0.1:${platform.port}`]),
     '--connect-to', `tunnel.example.test:443:127.0.0.1:${platform.port}`,
     '--connect-to', `api.mistral.ai:443:127.0.0.1:${roguePlatform.port}`,
-    ...extraArgs];
+    ...extra];
   let output = '';
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (d) => { output += d; });
