@@ -82,6 +82,7 @@ Result<std::unique_ptr<AuditTrail>> AuditTrail::open(
   options.batch_size = kBatchSize;
   options.instance = trail->instance_;
   options.syslog_target = settings.audit.syslog;
+  options.sync_before_acknowledging = settings.audit.durability == "disk";
   auto writer = audit::Writer::start(*store, std::move(options));
   if (!writer) return writer.error();
   trail->writer_ = std::move(*writer);

@@ -32,19 +32,7 @@ std::string format_syslog_message(const Record& record, std::string_view hostnam
                          record.action == "warn");
   const int priority =
       kFacilityLogAudit * 8 + (acted_on ? kSeverityNotice : kSeverityInformational);
-  const nlohmann::json message = {{"id", record.id},
-                                  {"instance", record.instance},
-                                  {"sequence", record.sequence},
-                                  {"time", record.time},
-                                  {"kind", std::string(to_string(record.kind))},
-                                  {"reference", record.reference},
-                                  {"about", record.about},
-                                  {"platform", record.platform},
-                                  {"action", record.action},
-                                  {"user", record.user},
-                                  {"categories", record.categories},
-                                  {"hash", record.hash},
-                                  {"body", record.body}};
+  const nlohmann::json message = record_to_json(record);
   std::string line = "<" + std::to_string(priority) + ">1 ";
   line += record.time.empty() ? "-" : record.time;
   line += " " + header_field(hostname) + " gatekeeper " + std::to_string(pid) + " " +

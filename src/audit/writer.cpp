@@ -348,6 +348,7 @@ Result<void> Writer::Impl::submit(Record record) {
     }
     queue_cv.notify_one();
   }
+  if (!options.sync_before_acknowledging) return {};
   return sync_through(sequence);
 }
 

@@ -449,6 +449,15 @@ class SettingsParser {
                    {"retention", duration_field(audit.retention)},
                    {"fail_closed", bool_field(audit.fail_closed)},
                    {"queue_capacity", count_field(audit.queue_capacity)},
+                   {"durability", [this, &audit](const YAML::Node& value, const std::string& key) {
+                      auto text = scalar(value, key);
+                      if (!text) return;
+                      if (*text != "process" && *text != "disk") {
+                        error(value, key + ": expected process or disk, got '" + *text + "'");
+                        return;
+                      }
+                      audit.durability = *text;
+                    }},
                    {"syslog", [this, &audit](const YAML::Node& value, const std::string& key) {
                       text_field(audit.syslog)(value, key);
                       if (!audit.syslog.empty() && audit.syslog.rfind("udp://", 0) != 0 &&

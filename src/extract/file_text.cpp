@@ -1,5 +1,7 @@
 #include "gatekeeper/extract/file_text.hpp"
 
+#include "gatekeeper/core/text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -69,13 +71,6 @@ std::string decode_utf16(std::string_view bytes, bool little_endian) {
 
 bool starts_with(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 struct NamedEntity {

@@ -1,5 +1,7 @@
 #include "gatekeeper/extract/payload.hpp"
 
+#include "gatekeeper/core/text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -18,13 +20,6 @@ std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
   return text;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 // Parameters of a header value such as `form-data; name="a"; filename="b.txt"` or

@@ -1,5 +1,7 @@
 #include "gatekeeper/http/content_coding.hpp"
 
+#include "gatekeeper/core/text.hpp"
+
 #include <brotli/decode.h>
 #include <brotli/encode.h>
 #include <zlib.h>
@@ -14,21 +16,6 @@ namespace gatekeeper::http {
 namespace {
 
 constexpr std::size_t kChunk = 64 * 1024;
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
-    text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
-    text.remove_suffix(1);
-  return text;
-}
 
 // Accumulates decoded output and says when a limit is crossed.
 class Budget {

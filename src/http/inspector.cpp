@@ -1,5 +1,7 @@
 #include "gatekeeper/http/inspector.hpp"
 
+#include "gatekeeper/core/text.hpp"
+
 #include "gatekeeper/admin/metrics.hpp"
 
 #include <algorithm>
@@ -41,21 +43,6 @@ constexpr std::size_t kMaxJustificationBytes = 200;
 // Per rule, at most this many distinct values are described (excerpt + HMAC) in the record: a
 // pasted table can hold thousands; the count still says how many there were.
 constexpr std::size_t kMaxMatchesPerRule = 20;
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
-    text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
-    text.remove_suffix(1);
-  return text;
-}
 
 const std::string* header(const HeaderList& headers, std::string_view name) {
   for (const auto& [key, value] : headers)

@@ -1,5 +1,7 @@
 #include "gatekeeper/net/websocket_frame.hpp"
 
+#include "gatekeeper/core/text.hpp"
+
 #include <openssl/rand.h>
 #include <zlib.h>
 
@@ -17,21 +19,6 @@ constexpr char kDeflateTail[] = {'\x00', '\x00', '\xff', '\xff'};
 
 bool valid_opcode(std::uint8_t value) {
   return value <= 0x2 || (value >= 0x8 && value <= 0xA);
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
-    text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
-    text.remove_suffix(1);
-  return text;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 // Splits on `separator` outside double quotes.

@@ -229,8 +229,18 @@ class WebSocketRelay
     }
     snapshot_ = state_->context.store->current();
     MessageVerdict verdict = inspect_message(*snapshot_, channel_, event.opcode, text);
-    if (state_->context.record_decision && !verdict.decision_record.is_null())
-      state_->context.record_decision(verdict.decision_record);
+    if (state_->context.record_decision && !verdict.decision_record.is_null()) {
+      auto recorded = state_->context.record_decision(verdict.decision_record);
+      if (!recorded && verdict.kind == MessageVerdict::Kind::Forward &&
+          snapshot_->settings.audit.fail_closed) {
+        // Nothing reaches an AI platform without its audit record (audit.fail_closed).
+        spdlog::error("{} websocket message to {} refused: the audit trail cannot record it ({})",
+                      channel_.connection_id, channel_.host, recorded.error().message());
+        admin::Metrics::instance().count_websocket_message("blocked");
+        return close_both(ws::kClosePolicyViolation,
+                          "Gatekeeper: audit unavailable / journal d'audit indisponible");
+      }
+    }
     if (verdict.kind == MessageVerdict::Kind::Block) {
       admin::Metrics::instance().count_websocket_message("blocked");
       return block(verdict);

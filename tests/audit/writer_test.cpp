@@ -245,6 +245,8 @@ TEST(WriterCrashChild, SubmitUntilKilled) {
   options.spool_file = spool;
   options.instance = kInstance;
   options.batch_size = 32;
+  const char* sync = std::getenv("GATEKEEPER_AUDIT_CRASH_SYNC");
+  options.sync_before_acknowledging = sync != nullptr && std::string_view(sync) == "1";
   auto writer = Writer::start(*store, options);
   ASSERT_TRUE(writer);
   for (int n = 0;; ++n) {
@@ -268,9 +270,12 @@ TYPED_TEST(WriterBehaviour, AcknowledgedRecordsSurviveKillMinus9) {
     std::string filter = "--gtest_filter=WriterCrashChild.SubmitUntilKilled";
     std::string self = fs::read_symlink("/proc/self/exe").string();
     char* argv[] = {self.data(), filter.data(), nullptr};
+    // Both durability modes must survive kill -9: "process" (write(2) only, the default) in
+    // rounds 0 and 2, "disk" (fdatasync before the acknowledgement) in round 1.
     std::vector<std::string> environment = {
         "GATEKEEPER_AUDIT_CRASH_STORE=" + this->factory_.locator(),
-        "GATEKEEPER_AUDIT_CRASH_SPOOL=" + spool.string()};
+        "GATEKEEPER_AUDIT_CRASH_SPOOL=" + spool.string(),
+        std::string("GATEKEEPER_AUDIT_CRASH_SYNC=") + (round == 1 ? "1" : "0")};
     std::vector<char*> envp;
     for (auto& variable : environment) envp.push_back(variable.data());
     envp.push_back(nullptr);

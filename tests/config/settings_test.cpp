@@ -273,6 +273,7 @@ audit:
   postgres_dsn: "host=127.0.0.1 dbname=audit"
   name_users: true
   retention: 90d
+  durability: disk
   syslog: udp://127.0.0.1:5514
 console:
   password_hash: "$6$salt$hash"
@@ -291,6 +292,7 @@ websocket:
   EXPECT_EQ(settings->audit.retention, std::chrono::hours(90 * 24));
   EXPECT_EQ(settings->audit.syslog, "udp://127.0.0.1:5514");
   EXPECT_TRUE(settings->audit.fail_closed);
+  EXPECT_EQ(settings->audit.durability, "disk");
   EXPECT_EQ(settings->console.password_hash, "$6$salt$hash");
   EXPECT_EQ(settings->console.session_lifetime, std::chrono::minutes(30));
   EXPECT_DOUBLE_EQ(settings->files.max_compression_ratio, 50.0);
@@ -305,18 +307,21 @@ TEST(SettingsSections, ReportsEveryBadSectionValueWithItsLine) {
   auto settings = parse_settings(R"(audit:
   retension: 90d
   syslog: tcp://siem:514
+  durability: sometimes
 files:
   max_compression_ratio: 0.5
 websocket: [1, 2]
 )", "gatekeeper.yaml", "/etc/gatekeeper", diagnostics);
   EXPECT_FALSE(settings);
-  ASSERT_EQ(diagnostics.size(), 4u);
+  ASSERT_EQ(diagnostics.size(), 5u);
   EXPECT_EQ(diagnostics[0].line, 2);
   EXPECT_NE(diagnostics[0].message.find("did you mean 'retention'"), std::string::npos);
   EXPECT_EQ(diagnostics[1].line, 3);
   EXPECT_NE(diagnostics[1].message.find("udp://HOST:PORT"), std::string::npos);
-  EXPECT_EQ(diagnostics[2].line, 5);
+  EXPECT_EQ(diagnostics[2].line, 4);
+  EXPECT_NE(diagnostics[2].message.find("process or disk"), std::string::npos);
   EXPECT_EQ(diagnostics[3].line, 6);
+  EXPECT_EQ(diagnostics[4].line, 7);
 }
 
 }  // namespace

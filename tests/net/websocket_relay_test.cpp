@@ -300,6 +300,27 @@ TEST_P(WebSocketRelayTest, ConfidentialMessageIsBlockedWithAnExplanationAnd1008)
             std::string::npos);
 }
 
+TEST_P(WebSocketRelayTest, AnUnrecordableMessageIsRefusedNotForwarded) {
+  const bool deflate = GetParam();
+  RelaySetup setup;
+  EchoServer server(test::make_server_context(setup.leaf, setup.upstream_ca), deflate);
+  test::RunningProxy proxy(setup.snapshot(server.port()), setup.context());
+  Client client(proxy, *setup.proxy_ca, deflate);
+  ASSERT_TRUE(client.ready()) << client.error().message();
+  EXPECT_EQ(client.send_and_read(realtime_item("Bonjour")), "echo: " + realtime_item("Bonjour"));
+
+  proxy.fail_recording(true);  // audit.fail_closed is the default
+  client.ws().text(true);
+  client.ws().write(asio::buffer(realtime_item("Bonsoir")));
+  client.read();
+  EXPECT_EQ(client.last_error(), websocket::error::closed);
+  EXPECT_EQ(client.ws().reason().code, websocket::close_code::policy_error);
+  for (int i = 0; i < 100 && server.close_code() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(server.received().size(), 1u)
+      << "nothing reaches the platform without its audit record";
+}
+
 INSTANTIATE_TEST_SUITE_P(Compression, WebSocketRelayTest, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "Deflate" : "Plain"; });
 

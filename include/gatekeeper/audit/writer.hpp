@@ -31,6 +31,10 @@ class Writer {
     std::size_t batch_size = 256;
     std::string instance;
     std::string syslog_target;  // empty = off; "udp://host:port" or "unix:/dev/log" (RFC 5424)
+    // true: submit() returns only once the spool line is fdatasync'ed (survives a power cut);
+    // false: once it is written (survives a crash or kill -9 of the process; a power cut can lose
+    // what the store had not committed yet, normally the last few milliseconds).
+    bool sync_before_acknowledging = true;
   };
 
   static Result<std::unique_ptr<Writer>> start(StorePtr store, Options options);

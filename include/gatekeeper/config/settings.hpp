@@ -59,6 +59,10 @@ struct AuditSettings {
   bool name_users = false;       // record proxy user names instead of keyed pseudonyms
   std::chrono::hours retention{24 * 400};  // records older than this are purged (audited)
   bool fail_closed = true;       // AI traffic is refused when not even the spool can be written
+  // When a record counts as written: "process" — in the spool file by write(2), which survives a
+  // crash or kill -9 of gatekeeper; "disk" — also fdatasync'ed, which survives a power cut but
+  // makes every AI request wait for a disk flush (shared between concurrent requests).
+  std::string durability = "process";
   std::size_t queue_capacity = 10'000;
   std::string syslog;            // "" (off), "udp://HOST:PORT" or "unix:/dev/log" (RFC 5424)
 };
