@@ -26,7 +26,7 @@ function curl(args) {
 const putToStorage = (file) => curl(['-X', 'PUT', '-H', `Content-Type: ${DOCX}`, '-H', 'x-ms-blob-type: BlockBlob',
   '--data-binary', `@${path.join(fixtures, file)}`, `https://${STORAGE_HOST}/file-e2e?se=2026-11-22&sig=abc`]);
 
-const lastDecision = () => env.decisions().at(-1);
+const lastDecision = async () => (await env.decisions()).at(-1);
 
 test('a docx with a NIR and a Confidentiel label uploaded to the storage host is blocked', async () => {
   const before = env.platform.requestsTo('/file-e2e').length;
@@ -35,7 +35,7 @@ test('a docx with a NIR and a Confidentiel label uploaded to the storage host is
   assert.equal(r.status, 403, r.stdout);
   assert.match(r.stdout, /Gatekeeper/);
   assert.equal(env.platform.requestsTo('/file-e2e').length, before, 'nothing reached the storage host');
-  const decision = lastDecision();
+  const decision = await lastDecision();
   assert.equal(decision.host, STORAGE_HOST);
   assert.equal(decision.action, 'block');
   assert.equal(decision.files[0].format, 'docx');
@@ -51,7 +51,7 @@ test('its benign twin is forwarded byte for byte', async () => {
   const received = env.platform.requestsTo('/file-e2e').slice(before);
   assert.equal(received.length, 1);
   assert.equal(Number(received[0].headers['content-length']), statSync(path.join(fixtures, 'benign.docx')).size);
-  assert.equal(lastDecision().files[0].format, 'docx');
+  assert.equal((await lastDecision()).files[0].format, 'docx');
 });
 
 test('a multipart upload of a patient report PDF to the OpenAI API is blocked, the benign one passes', async () => {
@@ -62,7 +62,7 @@ test('a multipart upload of a patient report PDF to the OpenAI API is blocked, t
   assert.equal(blocked.status, 403, blocked.stdout);
   assert.match(blocked.stdout, /patient|NIR|identifiant/i);
   assert.equal(env.platform.requestsTo('/v1/files').length, before);
-  assert.equal(lastDecision().files[0].format, 'pdf');
+  assert.equal((await lastDecision()).files[0].format, 'pdf');
 
   const passed = await curl(['-H', 'Authorization: Bearer sk-test', '-F', 'purpose=user_data',
     '-F', `file=@${path.join(fixtures, 'benign.pdf')};type=application/pdf`, 'https://api.openai.com/v1/files']);

@@ -72,7 +72,7 @@ test('a zstd-compressed OpenAI request with a NIR is decoded, redacted and re-en
   assert.ok(!JSON.stringify(sent).includes(nir));
   assert.match(sent.messages[0].content, /\[NIR_1\]/);
   assert.equal(Number(received[0].headers['content-length']), received[0].raw.length, 'Content-Length fixed');
-  const decision = env.decisions().filter((d) => d.path === '/v1/chat/completions').at(-1);
+  const decision = (await env.decisions()).filter((d) => d.path === '/v1/chat/completions').at(-1);
   assert.deepEqual(decision.content_encoding, ['zstd']);
   assert.ok(!env.decisionLogText().includes(nir));
 });
@@ -120,7 +120,7 @@ test('a confidential document in a text frame is stopped with an explanation and
   assert.match(explanation.error.message, /bloqué|blocked/i);
   assert.match(explanation.error.reference, /^GK-/);
   assert.equal(env.platform.wsMessages.length, before, 'the document never reached the platform');
-  const decision = env.decisions().filter((d) => d.channel === 'websocket').at(-1);
+  const decision = (await env.decisions()).filter((d) => d.channel === 'websocket').at(-1);
   assert.equal(decision.action, 'block');
   assert.ok(!env.decisionLogText().includes('Rapport interne'));
 });

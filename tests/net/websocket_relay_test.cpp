@@ -363,7 +363,10 @@ TEST(WebSocketInspectTest, BinaryMessagesAreHandledLikeUnknownFiles) {
   const MessageVerdict verdict = inspect_message(snapshot, channel, ws::Opcode::Binary, binary);
   EXPECT_EQ(verdict.kind, MessageVerdict::Kind::Block);
   EXPECT_EQ(verdict.decision_record["message_type"], "binary");
-  EXPECT_TRUE(verdict.decision_record.contains("uninspectable"));
+  // An unknown binary is an attached file the policy asks to justify (unknown_binary: warn).
+  ASSERT_TRUE(verdict.decision_record.contains("files"));
+  EXPECT_EQ(verdict.decision_record["files"][0]["format"], "binary");
+  EXPECT_EQ(verdict.decision_record["categories"], nlohmann::json::array({"unknown_binary"}));
   const MessageVerdict text = inspect_message(snapshot, channel, ws::Opcode::Text, "bonjour");
   EXPECT_EQ(text.kind, MessageVerdict::Kind::Forward);
   EXPECT_FALSE(text.modified);

@@ -76,6 +76,25 @@ export async function startEnvironment({ extraArgs = [], extraHosts = [], before
     dir, dataDir, platform, roguePlatform, proxyPort, adminPort, publicCa, gatekeeperCa,
     proxyUrl: `http://127.0.0.1:${proxyPort}`,
     output: () => output,
+    // The request records of the audit trail, oldest first, as their bodies (the decision
+    // fields). The writer commits in the background just after the exchange: read until two
+    // reads 150 ms apart agree.
+    async decisions() {
+      const read = () => execFileSync(binary, ['audit', 'list', '--data-dir', dataDir, '--kind', 'request',
+        '--format', 'jsonl', '--limit', '0'], { encoding: 'utf8' })
+        .split('\n').filter(Boolean).map((line) => JSON.parse(line).body).reverse();
+      let previous = read();
+      for (let i = 0; i < 30; ++i) {
+        await new Promise((r) => setTimeout(r, 150));
+        const current = read();
+        if (current.length === previous.length) return current;
+        previous = current;
+      }
+      return previous;
+    },
+    decisionLogText() {
+      return this.auditTrailText();
+    },
     // Every file of the audit trail (SQLite database and its WAL, writer spool), as raw bytes
     // read as text: a raw value anywhere in them would show up here.
     auditTrailText() {
