@@ -105,9 +105,10 @@ const std::map<std::string, std::string> kFieldLabels{
     {"findings", "Détections"},
     {"segments", "Segments inspectés"},
     {"bytes_inspected", "Octets inspectés"},
+    {"revision", "Révision de la configuration"},
     {"justification", "Justification de contournement"},
     {"error", "Erreur"},
-    {"rules", "Jeu de règles (empreinte, révision)"},
+    {"rules", "Empreinte du jeu de règles"},
     {"outcome", "Issue"},
     {"status", "Statut HTTP"},
     {"modified", "Requête modifiée (caviardage)"},
@@ -215,6 +216,31 @@ std::string json_text(const json& value) {
   }
   return value.dump(2, ' ', false, json::error_handler_t::replace);
 }
+
+// One line per matched value: masked excerpt, the context words that matched, keyed HMAC.
+std::string render_matches(const json& matches) {
+  if (!matches.is_array()) return html_escape(json_text(matches));
+  std::string out;
+  for (const auto& match : matches) {
+    if (!out.empty()) out += "<br>";
+    if (!match.is_object()) {
+      out += html_escape(json_text(match));
+      continue;
+    }
+    const auto excerpt = match.find("excerpt");
+    out += "<code>" + html_escape(excerpt != match.end() ? json_text(*excerpt) : "") + "</code>";
+    const auto context = match.find("context");
+    if (context != match.end() && context->is_array() && !context->empty()) {
+      std::string words;
+      for (const auto& word : *context) words += (words.empty() ? "" : ", ") + json_text(word);
+      out += " (contexte : " + html_escape(words) + ")";
+    }
+    const auto hmac = match.find("value_hmac");
+    if (hmac != match.end()) out += " <small>" + html_escape(json_text(*hmac)) + "</small>";
+  }
+  return out;
+}
+
 
 // Sliding-window counter per key (client address) and overall.
 class RateLimiter {
@@ -967,8 +993,14 @@ Response Console::Impl::detail(std::int64_t id, const Request& request, const Se
       if (!finding.is_object()) continue;
       body += "<tr>";
       for (const auto& column : columns) {
-        body += "<td>" + (finding.contains(column) ? html_escape(json_text(finding[column])) : "") +
-                "</td>";
+        body += "<td>";
+        if (!finding.contains(column)) {
+        } else if (column == "matches") {
+          body += render_matches(finding[column]);
+        } else {
+          body += html_escape(json_text(finding[column]));
+        }
+        body += "</td>";
       }
       body += "</tr>";
     }

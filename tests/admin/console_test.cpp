@@ -188,11 +188,13 @@ class ConsoleTest : public ::testing::Test {
                    {"categories", {category}},
                    {"findings",
                     {{{"rule", "fr.nir"},
-                      {"version", 3},
+                      {"rule_version", "3"},
                       {"category", category},
                       {"count", 1},
-                      {"masked", "1 85 ** ** *** *** 36"},
-                      {"hmac", "h:0f1e2d3c4b5a69788796a5b4c3d2e1f0"}}}}};
+                      {"matches",
+                       {{{"excerpt", "1 85 ** ** *** *** 36"},
+                         {"context", {"NIR", "<b>patient</b>"}},
+                         {"value_hmac", "h:0f1e2d3c4b5a69788796a5b4c3d2e1f0"}}}}}}}};
     for (const auto& [key, value] : extra.items()) record.body[key] = value;
     chain_->stamp(record);
     std::vector<audit::Record> batch{record};
@@ -431,7 +433,12 @@ TEST_F(ConsoleTest, RecordValuesAreEscapedEverywhere) {
   }
   const Reply detail = client.get("/console/record/" + std::to_string(record.id));
   EXPECT_NE(detail.body.find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
-  EXPECT_NE(detail.body.find("1 85 ** ** *** *** 36"), std::string::npos);
+  // Each matched value on its own line: masked excerpt, context words (escaped), keyed HMAC.
+  EXPECT_NE(detail.body.find("<code>1 85 ** ** *** *** 36</code> (contexte : NIR, "
+                             "&lt;b&gt;patient&lt;/b&gt;) <small>h:0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+                             "</small>"),
+            std::string::npos)
+      << detail.body;
 }
 
 TEST_F(ConsoleTest, ListFiltersByPlatformActionCategoryPeriodUserAndTriage) {

@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   std::vector<audit::Record> records;
   for (const auto& s : samples) {
     nlohmann::json body = {
-        {"ts", std::string(s.day) + "T09:30:00.000Z"},
+        {"time", std::string(s.day) + "T09:30:00.000Z"},
         {"reference", s.reference},
         {"client", "127.0.0.1"},
         {"user", (*pseudonymizer)->user_pseudonym(s.user)},
@@ -76,9 +76,15 @@ int main(int argc, char** argv) {
            {"category", s.category},
            {"count", 1},
            {"max_score", 0.95},
-           {"excerpts", {audit::mask_value(s.value)}},
-           {"hmacs", {(*pseudonymizer)->value_hmac(audit::canonical_value(s.value))}}}}},
-        {"rules", {{"revision", 1}, {"hash", "3f2a9c0d5e7b1a4c"}}},
+           {"validated", true},
+           // The shape http::inspect() writes: masked excerpt, matched context words, keyed HMAC.
+           {"matches",
+            {{{"excerpt", audit::mask_value(s.value)},
+              {"context", {"patient"}},
+              {"value_hmac",
+               (*pseudonymizer)->value_hmac(audit::canonical_value(s.value))}}}}}}},
+        {"rules", "3f2a9c0d5e7b1a4c3f2a9c0d5e7b1a4c3f2a9c0d5e7b1a4c3f2a9c0d5e7b1a4c"},
+        {"revision", 1},
         {"bytes_inspected", 412},
         {"justification", nullptr},
         {"error", nullptr}};
