@@ -449,6 +449,16 @@ struct Console::Impl {
                          std::int64_t expiry) const;
   bool form_token_valid(std::string_view cookie, std::string_view purpose,
                         std::string_view token) const;
+  // An anonymous form's (login, report) CSRF token, checked against the pre-login cookie.
+  template <class Form>
+  bool anonymous_form_valid(const Request& request, const Form& form,
+                            std::string_view purpose) const {
+    const auto cookies = parse_cookies(request[http::field::cookie]);
+    const auto cookie = cookies.find(std::string(kFormCookie));
+    const auto csrf = form.find("csrf");
+    return cookie != cookies.end() && csrf != form.end() &&
+           form_token_valid(cookie->second, purpose, csrf->second);
+  }
   std::string form_cookie(const Request& request, Response& response) const;
   std::string cookie_attributes() const {
     return std::string("; Path=/; HttpOnly; SameSite=Strict") + (secure_cookies ? "; Secure" : "");
@@ -638,11 +648,7 @@ Response Console::Impl::login_submit(const Request& request, const std::string& 
                       http::status::too_many_requests);
   }
   const auto form = parse_form(request.body());
-  const auto cookies = parse_cookies(request[http::field::cookie]);
-  auto cookie = cookies.find(std::string(kFormCookie));
-  auto csrf = form.find("csrf");
-  if (cookie == cookies.end() || csrf == form.end() ||
-      !form_token_valid(cookie->second, "login", csrf->second)) {
+  if (!anonymous_form_valid(request, form, "login")) {
     return login_page(request, "Le formulaire a expiré : saisissez à nouveau le mot de passe.",
                       http::status::forbidden);
   }
@@ -1290,11 +1296,7 @@ Response Console::Impl::report_submit(const Request& request, const std::string&
                        http::status::too_many_requests);
   }
   const auto form = parse_form(request.body());
-  const auto cookies = parse_cookies(request[http::field::cookie]);
-  auto cookie = cookies.find(std::string(kFormCookie));
-  auto csrf = form.find("csrf");
-  if (cookie == cookies.end() || csrf == form.end() ||
-      !form_token_valid(cookie->second, "report", csrf->second)) {
+  if (!anonymous_form_valid(request, form, "report")) {
     return report_form(request, "Le formulaire a expiré : envoyez-le à nouveau.",
                        http::status::forbidden);
   }
